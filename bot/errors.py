@@ -1,0 +1,13 @@
+"""Domain errors that handlers turn into ephemeral replies or inline modal errors."""
+
+
+class MentorCoachError(Exception):
+    """Something the acting person can fix; `str(error)` is written for them."""
+
+
+class InvalidInput(MentorCoachError):
+    """Form input that fails validation; `errors` maps block ids to friendly messages."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors

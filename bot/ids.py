@@ -1,0 +1,26 @@
+"""Block Kit identifiers shared by the builders in bot/ and the listeners in handlers/."""
+
+COMMAND = "/mentor"
+
+# Profile modal
+PROFILE_CALLBACK = "profile"
+PROFILE_ROLES_BLOCK = "profile_roles"
+PROFILE_ROLES_ACTION = "roles"
+PROFILE_OFFERED_BLOCK = "profile_offered"
+PROFILE_OFFERED_ACTION = "topics_offered"
+PROFILE_SOUGHT_BLOCK = "profile_sought"
+PROFILE_SOUGHT_ACTION = "topics_sought"
+PROFILE_GOALS_BLOCK = "profile_goals"
+PROFILE_GOALS_ACTION = "goals"
+PROFILE_BACKGROUND_BLOCK = "profile_background"
+PROFILE_BACKGROUND_ACTION = "background"
+PROFILE_EXPERIENCE_BLOCK = "profile_experience"
+PROFILE_EXPERIENCE_ACTION = "experience"
+PROFILE_CAPACITY_BLOCK = "profile_capacity"
+PROFILE_CAPACITY_ACTION = "capacity"
+
+ROLE_MENTEE = "mentee"
+ROLE_MENTOR = "mentor"
+
+# Buttons
+OPEN_PROFILE_ACTION = "open_profile"

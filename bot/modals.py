@@ -1,0 +1,160 @@
+"""Modal builders: Block Kit views for forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import ids
+from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Member, TopicKind
+from bot.profiles import MAX_TEXT
+from bot.topics import MAX_TOPICS
+
+View = dict[str, Any]
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def text_input(
+    block_id: str,
+    action_id: str,
+    label: str,
+    *,
+    initial: str = "",
+    placeholder: str = "",
+    hint: str = "",
+    multiline: bool = False,
+    optional: bool = True,
+    max_length: int = MAX_TEXT,
+) -> dict[str, Any]:
+    element: dict[str, Any] = {
+        "type": "plain_text_input",
+        "action_id": action_id,
+        "multiline": multiline,
+        "max_length": max_length,
+    }
+    if initial:
+        element["initial_value"] = initial
+    if placeholder:
+        element["placeholder"] = plain(placeholder)
+    block: dict[str, Any] = {
+        "type": "input",
+        "block_id": block_id,
+        "label": plain(label),
+        "element": element,
+        "optional": optional,
+    }
+    if hint:
+        block["hint"] = plain(hint)
+    return block
+
+
+def build_profile_modal(member: Member | None, private_metadata: str = "") -> View:
+    """The create-or-edit profile form, filled with what we already know."""
+    role_options = [
+        _option("I'd like a mentor", ids.ROLE_MENTEE),
+        _option("I'd like to mentor others", ids.ROLE_MENTOR),
+    ]
+    roles = {
+        ids.ROLE_MENTEE: member is None or member.is_mentee,
+        ids.ROLE_MENTOR: member is not None and member.is_mentor,
+    }
+    checkboxes: dict[str, Any] = {
+        "type": "checkboxes",
+        "action_id": ids.PROFILE_ROLES_ACTION,
+        "options": role_options,
+    }
+    chosen = [option for option in role_options if roles[option["value"]]]
+    if chosen:
+        checkboxes["initial_options"] = chosen
+    capacity = member.capacity if member is not None else DEFAULT_CAPACITY
+    topics_hint = f"Separate topics with commas, up to {MAX_TOPICS}."
+    return {
+        "type": "modal",
+        "callback_id": ids.PROFILE_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Your mentoring profile"),
+        "submit": plain("Save"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "A few lines are enough. Mentors and mentees read this before they "
+                    "meet you, so say what you want and what you bring.",
+                },
+            },
+            {
+                "type": "input",
+                "block_id": ids.PROFILE_ROLES_BLOCK,
+                "label": plain("What are you here for?"),
+                "element": checkboxes,
+            },
+            text_input(
+                ids.PROFILE_SOUGHT_BLOCK,
+                ids.PROFILE_SOUGHT_ACTION,
+                "Topics you want to learn",
+                initial=_topics(member, TopicKind.SOUGHT),
+                placeholder="public speaking, career growth",
+                hint=topics_hint,
+                max_length=600,
+            ),
+            text_input(
+                ids.PROFILE_GOALS_BLOCK,
+                ids.PROFILE_GOALS_ACTION,
+                "Your goals for mentoring",
+                initial=member.goals if member else "",
+                placeholder="What do you want to be able to do in six months, and why?",
+                multiline=True,
+            ),
+            text_input(
+                ids.PROFILE_OFFERED_BLOCK,
+                ids.PROFILE_OFFERED_ACTION,
+                "Topics you can help with (mentors)",
+                initial=_topics(member, TopicKind.OFFERED),
+                placeholder="python, code review, leading a team",
+                hint=topics_hint,
+                max_length=600,
+            ),
+            text_input(
+                ids.PROFILE_BACKGROUND_BLOCK,
+                ids.PROFILE_BACKGROUND_ACTION,
+                "Your background",
+                initial=member.background if member else "",
+                placeholder="Your role, team, and the path that got you here.",
+                multiline=True,
+            ),
+            text_input(
+                ids.PROFILE_EXPERIENCE_BLOCK,
+                ids.PROFILE_EXPERIENCE_ACTION,
+                "Experience worth sharing",
+                initial=member.experience if member else "",
+                placeholder="Projects, wins and lessons a partner could learn from.",
+                multiline=True,
+            ),
+            {
+                "type": "input",
+                "block_id": ids.PROFILE_CAPACITY_BLOCK,
+                "label": plain("How many mentees can you take at once? (mentors)"),
+                "element": {
+                    "type": "number_input",
+                    "action_id": ids.PROFILE_CAPACITY_ACTION,
+                    "is_decimal_allowed": False,
+                    "min_value": "1",
+                    "max_value": str(MAX_CAPACITY),
+                    "initial_value": str(capacity),
+                },
+                "optional": True,
+            },
+        ],
+    }
+
+
+def _option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text), "value": value}
+
+
+def _topics(member: Member | None, kind: TopicKind) -> str:
+    return ", ".join(member.topic_names(kind)) if member else ""

@@ -1,0 +1,145 @@
+"""Profiles: who wants to mentor or be mentored, on what, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from bot import ids
+from bot.errors import InvalidInput
+from bot.members import member_for
+from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Member, MemberTopic, TopicKind
+from bot.topics import TopicListError, TopicName, parse_topics, resolve_topics
+
+MAX_TEXT = 1000
+
+
+@dataclass(frozen=True)
+class ProfileForm:
+    """The profile modal as typed, before validation. Every field may be missing or junk."""
+
+    roles: frozenset[str]
+    topics_offered: str | None
+    topics_sought: str | None
+    goals: str | None
+    background: str | None
+    experience: str | None
+    capacity: str | None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A validated profile, ready to save."""
+
+    is_mentor: bool
+    is_mentee: bool
+    topics_offered: list[TopicName]
+    topics_sought: list[TopicName]
+    goals: str
+    background: str
+    experience: str
+    capacity: int
+
+
+def validate_profile(form: ProfileForm) -> Profile:
+    """Check every field; raise InvalidInput with a friendly message per bad block."""
+    errors: dict[str, str] = {}
+    is_mentor = ids.ROLE_MENTOR in form.roles
+    is_mentee = ids.ROLE_MENTEE in form.roles
+    if not (is_mentor or is_mentee):
+        errors[ids.PROFILE_ROLES_BLOCK] = (
+            "Pick at least one: learn from a mentor, or mentor others."
+        )
+
+    topics: dict[str, list[TopicName]] = {}
+    for block, raw in (
+        (ids.PROFILE_OFFERED_BLOCK, form.topics_offered),
+        (ids.PROFILE_SOUGHT_BLOCK, form.topics_sought),
+    ):
+        try:
+            topics[block] = parse_topics(raw)
+        except TopicListError as error:
+            errors[block] = str(error)
+            topics[block] = []
+    if (
+        is_mentor
+        and ids.PROFILE_OFFERED_BLOCK not in errors
+        and not topics[ids.PROFILE_OFFERED_BLOCK]
+    ):
+        errors[ids.PROFILE_OFFERED_BLOCK] = (
+            "As a mentor, list at least one topic you can help with, so mentees can find you."
+        )
+
+    texts: dict[str, str] = {}
+    for block, raw in (
+        (ids.PROFILE_GOALS_BLOCK, form.goals),
+        (ids.PROFILE_BACKGROUND_BLOCK, form.background),
+        (ids.PROFILE_EXPERIENCE_BLOCK, form.experience),
+    ):
+        texts[block] = (raw or "").strip()
+        if len(texts[block]) > MAX_TEXT:
+            errors[block] = (
+                f"Please keep this under {MAX_TEXT} characters (it is {len(texts[block])})."
+            )
+
+    capacity = _capacity(form.capacity)
+    if capacity is None:
+        errors[ids.PROFILE_CAPACITY_BLOCK] = (
+            f"Choose a whole number of mentees from 1 to {MAX_CAPACITY}."
+        )
+
+    if errors:
+        raise InvalidInput(errors)
+    return Profile(
+        is_mentor=is_mentor,
+        is_mentee=is_mentee,
+        topics_offered=topics[ids.PROFILE_OFFERED_BLOCK],
+        topics_sought=topics[ids.PROFILE_SOUGHT_BLOCK],
+        goals=texts[ids.PROFILE_GOALS_BLOCK],
+        background=texts[ids.PROFILE_BACKGROUND_BLOCK],
+        experience=texts[ids.PROFILE_EXPERIENCE_BLOCK],
+        capacity=capacity or DEFAULT_CAPACITY,
+    )
+
+
+def save_profile(
+    session: Session, team_id: str, user_id: str, profile: Profile, now: datetime
+) -> Member:
+    """Create or replace this person's profile, topics included."""
+    member = member_for(session, team_id, user_id, now)
+    member.is_mentor = profile.is_mentor
+    member.is_mentee = profile.is_mentee
+    member.goals = profile.goals
+    member.background = profile.background
+    member.experience = profile.experience
+    member.capacity = profile.capacity
+    member.profile_saved_at = now
+    member.updated_at = now
+    wanted = {
+        (topic.id, kind)
+        for kind, names in (
+            (TopicKind.OFFERED, profile.topics_offered),
+            (TopicKind.SOUGHT, profile.topics_sought),
+        )
+        for topic in resolve_topics(session, member.workspace_id, names)
+    }
+    member.topics = [link for link in member.topics if (link.topic_id, link.kind) in wanted]
+    kept = {(link.topic_id, link.kind) for link in member.topics}
+    member.topics.extend(
+        MemberTopic(topic_id=topic_id, kind=kind) for topic_id, kind in sorted(wanted - kept)
+    )
+    session.flush()
+    session.refresh(member, ["topics"])
+    return member
+
+
+def _capacity(raw: str | None) -> int | None:
+    if raw is None or not raw.strip():
+        return DEFAULT_CAPACITY
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        return None
+    return value if 1 <= value <= MAX_CAPACITY else None

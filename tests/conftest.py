@@ -1,0 +1,83 @@
+"""Shared fixtures: a migrated database per backend, and the real bot wired to the Slack sandbox."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.database import make_engine, make_session_factory
+from bot.models import Base
+from migrations import upgrade
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+BACKENDS = [
+    name.strip()
+    for name in os.environ.get("TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if name.strip()
+]
+
+
+@dataclass
+class Database:
+    backend: str
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+
+def create_empty_database(backend: str, tmp_dir: Path) -> str:
+    """A brand-new, uniquely named database; drop it with `drop_database`."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_dir / f'mc_{uuid.uuid4().hex[:8]}.db'}"
+    name = f"mc_test_{uuid.uuid4().hex[:12]}"
+    with _postgres_admin() as admin:
+        admin.execute(text(f'CREATE DATABASE "{name}"'))
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    if not url.startswith("postgresql"):
+        return
+    name = make_url(url).database
+    with _postgres_admin() as admin:
+        admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def _postgres_admin() -> Iterator[Connection]:
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def migrated_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """One migrated database per backend for the whole run; `database` empties it per test."""
+    url = create_empty_database(request.param, tmp_path_factory.mktemp(request.param))
+    engine = make_engine(url)
+    upgrade(engine)
+    yield Database(request.param, url, engine, make_session_factory(engine))
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.fixture
+def database(migrated_database: Database) -> Iterator[Database]:
+    yield migrated_database
+    with migrated_database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())

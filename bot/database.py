@@ -42,5 +42,7 @@ def insert_or_ignore(session: Session, model: type[Any], **values: Any) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    # Without preserve_rowcount, psycopg's rowcount can come back as -1.
+    result = session.execute(statement, execution_options={"preserve_rowcount": True})
+    return result.rowcount == 1  # type: ignore[attr-defined]

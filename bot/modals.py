@@ -56,8 +56,9 @@ def build_profile_modal(member: Member | None, private_metadata: str = "") -> Vi
         _option("I'd like a mentor", ids.ROLE_MENTEE),
         _option("I'd like to mentor others", ids.ROLE_MENTOR),
     ]
+    fresh = member is None or member.profile_saved_at is None
     roles = {
-        ids.ROLE_MENTEE: member is None or member.is_mentee,
+        ids.ROLE_MENTEE: fresh or member.is_mentee,
         ids.ROLE_MENTOR: member is not None and member.is_mentor,
     }
     checkboxes: dict[str, Any] = {

@@ -154,7 +154,9 @@ class Member(Base):
         return self.display_name or self.real_name or self.slack_user_id
 
     def topic_names(self, kind: TopicKind) -> list[str]:
-        return sorted(link.topic.name for link in self.topics if link.kind == kind)
+        return sorted(
+            (link.topic.name for link in self.topics if link.kind == kind), key=str.casefold
+        )
 
 
 class Topic(Base):

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,9 +15,13 @@ from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import create_app, serve_http
 from bot.database import make_engine, make_session_factory
 from bot.models import Base
+from bot.settings import Settings
 from migrations import upgrade
+from sandbox import FakeSlack, SlackDriver, TrackingExecutor
+from sandbox.clock import ManualClock
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -81,3 +86,43 @@ def database(migrated_database: Database) -> Iterator[Database]:
     with migrated_database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+
+
+SIGNING_SECRET = "sandbox-signing-secret"
+START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
+
+
+@dataclass
+class Bot:
+    """The real bot over HTTP, a Slack stand-in it talks to, and a driver playing the users."""
+
+    slack: FakeSlack
+    driver: SlackDriver
+    database: Database
+    clock: ManualClock
+    url: str
+
+
+@pytest.fixture
+def bot(database: Database) -> Iterator[Bot]:
+    clock = ManualClock(START)
+    executor = TrackingExecutor(max_workers=4)
+    with FakeSlack(SIGNING_SECRET) as slack:
+        settings = Settings(
+            slack_bot_token=slack.bot_token,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=slack.api_url,
+            database_url=database.url,
+        )
+        app = create_app(settings, database.sessions, listener_executor=executor, clock=clock)
+        server = serve_http(app, database.engine, 0, host="127.0.0.1")
+        url = f"http://127.0.0.1:{server.server_port}"
+        driver = SlackDriver(
+            slack, f"{url}/slack/events", SIGNING_SECRET, settle=executor.wait_idle
+        )
+        try:
+            yield Bot(slack, driver, database, clock, url)
+        finally:
+            server.shutdown()
+            server.server_close()
+            executor.shutdown(wait=True)

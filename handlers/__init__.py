@@ -1,0 +1,31 @@
+"""Slack -> us: thin Bolt listeners that ack, parse, call one bot/ service and answer the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_bolt import App
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.settings import Settings
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What every listener needs: configuration, a way to open a transaction, and the clock."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]
+
+
+def register_all(app: App, deps: Deps) -> None:
+    from handlers import actions, commands, errors, events, views
+
+    errors.register(app, deps)
+    events.register(app, deps)
+    commands.register(app, deps)
+    actions.register(app, deps)
+    views.register(app, deps)

@@ -1,0 +1,1366 @@
+"""A local stand-in for Slack's Web API and response_urls, with Slack's shapes and errors."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import itertools
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+from sandbox.block_kit import (
+    MODAL_STACK_LIMIT,
+    message_problems,
+    stateful_controls,
+    view_problems,
+    with_ids,
+)
+
+TRIGGER_TTL_SECONDS = 3.0
+RESPONSE_URL_TTL_SECONDS = 30 * 60
+RESPONSE_URL_MAX_USES = 5
+MESSAGE_TEXT_LIMIT = 40_000
+SCOPES = "commands,chat:write,im:write,im:history,users:read,reactions:write"
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Web API (or response_url) request the app made, with Slack's answer."""
+
+    method: str
+    args: dict
+    status: int
+    response: dict
+    at: float
+
+
+@dataclass(frozen=True)
+class Seen:
+    """Something a person saw from the app (or from Slack itself, when `from_slack`)."""
+
+    kind: str  # ephemeral | dm | group | channel | modal | home
+    user_id: str
+    channel: str | None
+    text: str
+    blocks: list
+    ts: str | None
+    view: dict | None
+    updated: bool = False
+    removed: bool = False  # the message was deleted, or the modal closed
+    channel_name: str | None = None
+    from_slack: bool = False
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One step of the story: what a person did (`action`) or what they saw (`seen`)."""
+
+    at: float
+    user_id: str
+    user_name: str
+    action: str | None = None
+    seen: Seen | None = None
+
+
+@dataclass
+class TimelineMark:
+    """A place in the story right after a person's action, where Slack's reply to it belongs."""
+
+    timeline: int
+    seen: dict[str, int]
+
+
+@dataclass
+class _Conversation:
+    id: str
+    kind: str  # im | mpim | channel
+    name: str
+    members: list[str]
+    is_archived: bool = False
+    messages: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class _Failure:
+    status: int
+    error: str | None
+    retry_after: int | None
+    hang_seconds: float | None
+    times: int
+
+
+@dataclass
+class _ResponseUrl:
+    user_id: str
+    channel_id: str
+    original_ts: str | None
+    created: float
+    uses: int = 0
+
+
+class _Refusal(Exception):
+    """Slack's ok:false answer."""
+
+    def __init__(self, error: str, *, status: int = 200, **extra: Any) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.extra = extra
+
+
+class FakeSlack:
+    """Slack's Web API on 127.0.0.1, plus the workspace state (people, conversations, views)."""
+
+    def __init__(
+        self,
+        signing_secret: str,
+        *,
+        team_id: str = "T0MENTOR",
+        team_name: str = "Mentor Coach Sandbox",
+        bot_user_id: str = "U0BOT",
+        bot_id: str = "B0BOT",
+        app_id: str = "A0MENTOR",
+        bot_token: str = "xoxb-sandbox-token",
+    ) -> None:
+        self.signing_secret = signing_secret
+        self.team_id = team_id
+        self.team_name = team_name
+        self.team_domain = re.sub(r"[^a-z0-9]+", "-", team_name.lower()).strip("-")
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.bot_token = bot_token
+        self.app_name = "Mentor Coach"
+        self.verification_token = "sandbox-verification-token"
+        self.trigger_ttl = TRIGGER_TTL_SECONDS
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._ids = itertools.count(1)
+        self._last_ts_micros = 0
+        self._users: dict[str, dict] = {}
+        self._conversations: dict[str, _Conversation] = {}
+        self._ims: dict[str, str] = {}
+        self._mpims: dict[frozenset[str], str] = {}
+        self._methods: dict[str, Callable[[dict], dict]] = {
+            "auth.test": self._auth_test,
+            "users.info": self._users_info,
+            "conversations.open": self._conversations_open,
+            "chat.postMessage": self._chat_post_message,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.update": self._chat_update,
+            "chat.delete": self._chat_delete,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "reactions.add": self._reactions_add,
+        }
+        self._add_bot_user()
+        self._forget_activity()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def start(self) -> FakeSlack:
+        """Serve on a free loopback port in a background thread."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server.daemon_threads = True
+        server.slack = self  # type: ignore[attr-defined]
+        self._server = server
+        # A short poll interval keeps stop() quick; the default half second adds up in test suites.
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeSlack:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeSlack is not started; call start() first")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        """Web API base for slack_sdk's WebClient(base_url=...); ends with '/'."""
+        return f"{self.base_url}/api/"
+
+    def reset(self) -> None:
+        """Forget calls, messages, views, seen things and failures; keep people and channels."""
+        with self._lock:
+            self._forget_activity()
+            for conversation in self._conversations.values():
+                conversation.messages.clear()
+
+    def _forget_activity(self) -> None:
+        self._calls: list[ApiCall] = []
+        self._failures: dict[str, list[_Failure]] = {}
+        self._seen: dict[str, list[Seen]] = {}
+        self._timeline: list[TimelineEntry] = []
+        self._ephemerals: dict[str, dict] = {}
+        self._views: dict[str, dict] = {}
+        self._view_errors: dict[str, dict] = {}
+        self._external_ids: dict[str, str] = {}
+        self._stacks: dict[str, list[str]] = {}
+        self._homes: dict[str, str] = {}
+        self._triggers: dict[str, tuple[str, float, bool]] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._opened: set[str] = set()
+        self._placing: TimelineMark | None = None
+
+    # ----------------------------------------------------------------- workspace setup
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        real_name: str,
+        tz: str,
+        user_id: str | None = None,
+        is_bot: bool = False,
+        deleted: bool = False,
+    ) -> str:
+        """Add a person (display name `name`, IANA `tz`); returns their id, e.g. "U01AMARA"."""
+        zone = ZoneInfo(tz)
+        now = dt.datetime.now(zone)
+        offset = now.utcoffset() or dt.timedelta(0)
+        with self._lock:
+            user_id = user_id or self._unique_id("U01" + _id_part(name), self._users)
+            if user_id in self._users:
+                raise ValueError(f"user {user_id} already exists")
+            handle = re.sub(r"[^a-z0-9._-]+", ".", name.lower()).strip(".")
+            self._users[user_id] = {
+                "id": user_id,
+                "team_id": self.team_id,
+                "name": handle,
+                "deleted": deleted,
+                "color": "9f69e7",
+                "real_name": real_name,
+                "tz": tz,
+                "tz_label": now.tzname() or tz,
+                "tz_offset": int(offset.total_seconds()),
+                "profile": {
+                    "real_name": real_name,
+                    "real_name_normalized": real_name,
+                    "display_name": name,
+                    "display_name_normalized": name,
+                    "first_name": real_name.split(" ")[0],
+                    "last_name": " ".join(real_name.split(" ")[1:]),
+                    "team": self.team_id,
+                    "image_48": f"https://avatars.example/{user_id}_48.png",
+                },
+                "is_admin": False,
+                "is_owner": False,
+                "is_bot": is_bot,
+                "is_app_user": False,
+                "updated": int(time.time()),
+            }
+            if not is_bot:
+                im_id = self._unique_id("D" + user_id[1:], self._conversations)
+                self._ims[user_id] = im_id
+                self._conversations[im_id] = _Conversation(
+                    im_id, "im", "directmessage", [user_id, self.bot_user_id]
+                )
+            return user_id
+
+    def add_channel(
+        self, name: str, *, members: Iterable[str] = (), is_archived: bool = False
+    ) -> str:
+        """Add a public channel; the bot is in it only if bot_user_id is among `members`."""
+        name = name.lstrip("#")
+        with self._lock:
+            channel_id = self._unique_id("C01" + _id_part(name), self._conversations)
+            self._conversations[channel_id] = _Conversation(
+                channel_id, "channel", name, list(members), is_archived
+            )
+            return channel_id
+
+    def im_channel(self, user_id: str) -> str:
+        """The bot's DM id with that person (what conversations.open returns)."""
+        with self._lock:
+            if user_id not in self._ims:
+                raise KeyError(f"no such person: {user_id}")
+            return self._ims[user_id]
+
+    def user(self, user_id: str) -> dict:
+        """The person's Slack user object, as users.info returns it."""
+        with self._lock:
+            if user_id not in self._users:
+                raise KeyError(f"no such person: {user_id}")
+            return copy.deepcopy(self._users[user_id])
+
+    def conversation_info(self, channel_id: str) -> dict:
+        """id, name, kind (im/mpim/channel), members and is_archived of a conversation."""
+        with self._lock:
+            conversation = self._conversation(channel_id)
+            return {
+                "id": conversation.id,
+                "name": conversation.name,
+                "kind": conversation.kind,
+                "members": list(conversation.members),
+                "is_archived": conversation.is_archived,
+            }
+
+    def user_name(self, user_id: str) -> str:
+        """The display name given to add_user (or the app's name for the bot)."""
+        with self._lock:
+            if user_id == self.bot_user_id:
+                return self.app_name
+            user = self._users.get(user_id)
+            return user["profile"]["display_name"] if user else user_id
+
+    def display_names(self) -> dict[str, str]:
+        """Every known user id -> display name."""
+        with self._lock:
+            return {user_id: self.user_name(user_id) for user_id in self._users}
+
+    # ----------------------------------------------------------------- inspection
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        """Every Web API and response_url call so far, in order."""
+        with self._lock:
+            return list(self._calls)
+
+    def calls_to(self, method: str) -> list[ApiCall]:
+        """The calls to one method, in order."""
+        return [call for call in self.calls if call.method == method]
+
+    def history(self, channel_id: str) -> list[dict]:
+        """Messages in a conversation (a C/D/G id, or a user id for the bot's DM), oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._conversation(channel_id).messages)
+
+    def message(self, channel_id: str, ts: str) -> dict | None:
+        """The current version of a message, or None when it is gone."""
+        with self._lock:
+            found = self._find_message(self._conversation(channel_id), ts)
+            return copy.deepcopy(found) if found else None
+
+    def ephemeral(self, ts: str) -> dict | None:
+        """The current version of an ephemeral message, or None when it is gone."""
+        with self._lock:
+            found = self._ephemerals.get(ts)
+            return copy.deepcopy(found) if found and not found["removed"] else None
+
+    def seen(self, user_id: str) -> list[Seen]:
+        """What that person has seen, in order."""
+        with self._lock:
+            return list(self._seen.get(user_id, []))
+
+    @property
+    def timeline(self) -> list[TimelineEntry]:
+        """Everything people did and saw, in order, across people."""
+        with self._lock:
+            return list(self._timeline)
+
+    def transcript(self) -> str:
+        """The timeline as readable text."""
+        from sandbox.transcript import render_timeline  # it imports this module's dataclasses
+
+        return render_timeline(self.timeline, names=self.display_names(), app_name=self.app_name)
+
+    def open_modal(self, user_id: str) -> dict | None:
+        """The top view of the person's open modal stack (with any "errors" shown), or None."""
+        with self._lock:
+            stack = self._stacks.get(user_id)
+            return self._shown_view(stack[-1]) if stack else None
+
+    def modal_stack(self, user_id: str) -> list[dict]:
+        """The person's open modal views, root first."""
+        with self._lock:
+            return [self._shown_view(v) for v in self._stacks.get(user_id, [])]
+
+    def home(self, user_id: str) -> dict | None:
+        """The last Home tab view published for that person."""
+        with self._lock:
+            view_id = self._homes.get(user_id)
+            return self._shown_view(view_id) if view_id else None
+
+    # ----------------------------------------------------------------- failure injection
+
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        hang_seconds: float | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls to `method` fail: HTTP `status` (429 carries Retry-After),
+        an ok:false `error`, and/or a delay of `hang_seconds` before answering."""
+        if status == 200 and error is None and hang_seconds is None:
+            raise ValueError("fail_next needs a status other than 200, an error or hang_seconds")
+        with self._lock:
+            failure = _Failure(status, error, retry_after, hang_seconds, times)
+            self._failures.setdefault(method, []).append(failure)
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            if not queue:
+                return None
+            failure = queue[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                queue.pop(0)
+            return failure
+
+    # ----------------------------------------------------------------- driver side
+    # What Slack's servers do when a person acts; SlackDriver calls these.
+
+    def issue_trigger(self, user_id: str) -> str:
+        """A fresh trigger_id for an interaction by that person, valid for 3 seconds, once."""
+        with self._lock:
+            trigger_id = f"{next(self._ids)}.{int(time.time())}.{secrets.token_hex(16)}"
+            self._triggers[trigger_id] = (user_id, time.monotonic(), False)
+            return trigger_id
+
+    def new_response_url(
+        self, user_id: str, channel_id: str, *, original_ts: str | None = None
+    ) -> str:
+        """A response_url for an interaction; `original_ts` is the message a click came from."""
+        token = f"{self.team_id}/{next(self._ids)}/{secrets.token_hex(12)}"
+        with self._lock:
+            self._response_urls[token] = _ResponseUrl(
+                user_id, channel_id, original_ts, time.monotonic()
+            )
+        return f"{self.base_url}/response/{token}"
+
+    def record_action(self, user_id: str, action: str) -> TimelineMark:
+        """Add what a person did to the timeline (e.g. "typed: /mentor profile")."""
+        with self._lock:
+            name = "Slack" if not user_id else self.user_name(user_id)
+            self._timeline.append(TimelineEntry(time.time(), user_id, name, action=action))
+            return TimelineMark(
+                len(self._timeline), {user: len(seen) for user, seen in self._seen.items()}
+            )
+
+    def show_slack_notice(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        channel: str | None = None,
+        kind: str = "ephemeral",
+        at: TimelineMark | None = None,
+    ) -> None:
+        """Something Slack itself shows the person (e.g. a slash command's timeout error)."""
+        with self._lock, self._placed(at):
+            view = self.open_modal(user_id) if kind == "modal" else None
+            self._show(Seen(kind, user_id, channel, text, [], None, view, from_slack=True))
+
+    def respond(
+        self,
+        user_id: str,
+        channel_id: str,
+        body: dict,
+        *,
+        original_ts: str | None = None,
+        at: TimelineMark | None = None,
+    ) -> str | None:
+        """Apply a slash-command ack body as Slack would; returns Slack's error if unusable."""
+        with self._lock, self._placed(at):
+            try:
+                self._respond(user_id, channel_id, body, original_ts)
+            except _Refusal as refusal:
+                return refusal.error
+            return None
+
+    def add_user_message(self, user_id: str, channel_id: str, text: str) -> dict:
+        """A message the person writes in a conversation; returns Slack's message dict."""
+        with self._lock:
+            conversation = self._conversation(channel_id)
+            message = {
+                "type": "message",
+                "user": user_id,
+                "text": text,
+                "ts": self._next_ts(),
+                "team": self.team_id,
+                "client_msg_id": str(uuid.uuid4()),
+                "blocks": [_rich_text_block(text)],
+            }
+            conversation.messages.append(message)
+            for member in self._humans(conversation):
+                if member != user_id:
+                    self._show(self._message_seen(member, conversation, message))
+            return copy.deepcopy(message)
+
+    def edit_user_message(self, user_id: str, channel_id: str, ts: str, text: str) -> dict:
+        """The person edits their message; returns {"message": new, "previous_message": old}."""
+        with self._lock:
+            message = self._user_message(user_id, channel_id, ts)
+            previous = copy.deepcopy(message)
+            message["text"] = text
+            message["blocks"] = [_rich_text_block(text)]
+            message["edited"] = {"user": user_id, "ts": self._next_ts()}
+            return {"message": copy.deepcopy(message), "previous_message": previous}
+
+    def delete_user_message(self, user_id: str, channel_id: str, ts: str) -> dict:
+        """The person deletes their message; returns the deleted message."""
+        with self._lock:
+            message = self._user_message(user_id, channel_id, ts)
+            self._conversation(channel_id).messages.remove(message)
+            return message
+
+    def set_view_state(self, view_id: str, values: dict) -> None:
+        """What the person has entered in a view's inputs so far (Slack's client state)."""
+        with self._lock:
+            self._views[view_id]["state"] = {"values": copy.deepcopy(values)}
+
+    def apply_submission_response(
+        self, user_id: str, view_id: str, body: dict, *, at: TimelineMark | None = None
+    ) -> str | None:
+        """Act on a view_submission ack body; returns Slack's complaint if it was unusable."""
+        with self._lock, self._placed(at):
+            stack = self._stacks.get(user_id, [])
+            if not stack or stack[-1] != view_id:
+                return "view_not_on_top"
+            action = body.get("response_action")
+            if action is None:
+                self._close_views(user_id, 1)
+            elif action == "clear":
+                self._close_views(user_id, len(stack))
+            elif action == "errors":
+                return self._show_errors(user_id, view_id, body.get("errors"))
+            elif action in ("update", "push"):
+                problems = view_problems(body.get("view"), expected_type="modal")
+                if problems:
+                    return "invalid view: " + "; ".join(problems)
+                if action == "push" and len(stack) >= MODAL_STACK_LIMIT:
+                    return "push_limit_reached"
+                if action == "update":
+                    self._replace_view(view_id, body["view"])
+                else:
+                    self._push_view(user_id, body["view"])
+            else:
+                return f"unknown response_action {action!r}"
+            return None
+
+    def close_modal(self, user_id: str) -> dict | None:
+        """The person closes the top modal view (the Cancel/close button); returns that view."""
+        with self._lock:
+            stack = self._stacks.get(user_id)
+            if not stack:
+                return None
+            view = self._shown_view(stack[-1])
+            self._close_views(user_id, 1)
+            return view
+
+    # ----------------------------------------------------------------- HTTP entry points
+
+    def _handle_api(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
+        failure = self._take_failure(method)
+        if failure and failure.hang_seconds:
+            time.sleep(failure.hang_seconds)
+        headers: dict[str, str] = {}
+        if failure and failure.status == 429:
+            headers["Retry-After"] = str(failure.retry_after or 1)
+            status, response = 429, {"ok": False, "error": "ratelimited"}
+        elif failure and failure.status != 200:
+            status, response = failure.status, {"ok": False, "error": "fatal_error"}
+        elif failure and failure.error:
+            status, response = 200, {"ok": False, "error": failure.error}
+        else:
+            status, response = self._dispatch(method, args, token)
+        with self._lock:
+            self._calls.append(ApiCall(method, args, status, response, time.time()))
+        return status, headers, response
+
+    def _dispatch(self, method: str, args: dict, token: str | None) -> tuple[int, dict]:
+        if not token:
+            return 200, {"ok": False, "error": "not_authed"}
+        if token != self.bot_token:
+            return 200, {"ok": False, "error": "invalid_auth"}
+        handler = self._methods.get(method)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method", "req_method": method}
+        try:
+            with self._lock:
+                return 200, {"ok": True, **handler(args)}
+        except _Refusal as refusal:
+            return refusal.status, {"ok": False, "error": refusal.error, **refusal.extra}
+
+    def _handle_response_url(self, token: str, body: dict) -> tuple[int, dict]:
+        failure = self._take_failure("response_url")
+        if failure and failure.hang_seconds:
+            time.sleep(failure.hang_seconds)
+        if failure and (failure.status != 200 or failure.error):
+            status = failure.status
+            answer = {"ok": False, "error": failure.error or "fatal_error"}
+        else:
+            status, answer = self._use_response_url(token, body)
+        with self._lock:
+            self._calls.append(ApiCall("response_url", body, status, answer, time.time()))
+        return status, answer
+
+    def _use_response_url(self, token: str, body: dict) -> tuple[int, dict]:
+        with self._lock:
+            url = self._response_urls.get(token)
+            if url is None:
+                return 404, {"ok": False, "error": "invalid_url"}
+            if time.monotonic() - url.created > RESPONSE_URL_TTL_SECONDS:
+                return 404, {"ok": False, "error": "expired_url"}
+            if url.uses >= RESPONSE_URL_MAX_USES:
+                return 404, {"ok": False, "error": "used_url"}
+            url.uses += 1
+            try:
+                self._respond(url.user_id, url.channel_id, body, url.original_ts)
+            except _Refusal as refusal:
+                status = 400 if refusal.status == 200 else refusal.status
+                return status, {"ok": False, "error": refusal.error, **refusal.extra}
+            return 200, {"ok": True}
+
+    # ----------------------------------------------------------------- Web API methods
+
+    def _auth_test(self, args: dict) -> dict:
+        return {
+            "url": f"https://{self.team_domain}.slack.com/",
+            "team": self.team_name,
+            "user": self._users[self.bot_user_id]["name"],
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "is_enterprise_install": False,
+        }
+
+    def _users_info(self, args: dict) -> dict:
+        user = self._users.get(_required(args, "user"))
+        if user is None:
+            raise _Refusal("user_not_found")
+        return {"user": copy.deepcopy(user)}
+
+    def _conversations_open(self, args: dict) -> dict:
+        if args.get("channel"):
+            conversation = self._conversations.get(args["channel"])
+            if conversation is None or conversation.kind == "channel":
+                raise _Refusal("channel_not_found")
+            return self._opened_answer(conversation.id, args)
+        users = args.get("users")
+        if isinstance(users, str):
+            users = [u.strip() for u in users.split(",") if u.strip()]
+        if not users:
+            raise _Refusal("users_list_not_supplied")
+        users = list(dict.fromkeys(u for u in users if u != self.bot_user_id))
+        if len(users) > 8:
+            raise _Refusal("too_many_users")
+        for user_id in users:
+            user = self._users.get(user_id)
+            if user is None:
+                raise _Refusal("user_not_found")
+            if user["is_bot"]:
+                raise _Refusal("cannot_dm_bot")
+            if user["deleted"]:
+                raise _Refusal("user_disabled")
+        if len(users) == 1:
+            return self._opened_answer(self._ims[users[0]], args)
+        members = frozenset(users)
+        if members not in self._mpims:
+            group_id = self._unique_id(f"G01MPIM{len(self._mpims) + 1}", self._conversations)
+            handles = [self._users[u]["name"] for u in sorted(users)]
+            handles.append(self._users[self.bot_user_id]["name"])
+            name = "mpdm-" + "--".join(handles) + "-1"
+            self._mpims[members] = group_id
+            self._conversations[group_id] = _Conversation(
+                group_id, "mpim", name, [*sorted(users), self.bot_user_id]
+            )
+        return self._opened_answer(self._mpims[members], args)
+
+    def _opened_answer(self, channel_id: str, args: dict) -> dict:
+        already = channel_id in self._opened
+        self._opened.add(channel_id)
+        channel: dict[str, Any] = {"id": channel_id}
+        if _flag(args.get("return_im")):
+            conversation = self._conversations[channel_id]
+            channel.update(
+                is_im=conversation.kind == "im",
+                is_mpim=conversation.kind == "mpim",
+                is_open=True,
+                created=int(time.time()),
+                user=conversation.members[0] if conversation.kind == "im" else None,
+            )
+        return {"no_op": already, "already_open": already, "channel": channel}
+
+    def _chat_post_message(self, args: dict) -> dict:
+        conversation = self._postable(_required(args, "channel", "channel_not_found"))
+        text, blocks = self._content(args)
+        message = self._bot_message(text, blocks)
+        if args.get("thread_ts"):
+            message["thread_ts"] = str(args["thread_ts"])
+        self._post(conversation, message)
+        return {"channel": conversation.id, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+    def _chat_post_ephemeral(self, args: dict) -> dict:
+        conversation = self._postable(_required(args, "channel", "channel_not_found"))
+        user_id = _required(args, "user", "user_not_found")
+        if user_id not in self._users:
+            raise _Refusal("user_not_found")
+        if user_id not in conversation.members:
+            raise _Refusal("user_not_in_channel")
+        text, blocks = self._content(args)
+        ts = self._show_ephemeral(user_id, conversation.id, text, blocks)
+        return {"message_ts": ts}
+
+    def _chat_update(self, args: dict) -> dict:
+        conversation = self._existing(_required(args, "channel", "channel_not_found"))
+        message = self._find_message(conversation, _required(args, "ts", "message_not_found"))
+        if message is None:
+            raise _Refusal("message_not_found")
+        if message.get("bot_id") != self.bot_id:
+            raise _Refusal("cant_update_message")
+        text, blocks = self._content(args, updating=message)
+        message["text"] = text
+        if blocks is not None:
+            message["blocks"] = blocks
+        message["edited"] = {"user": self.bot_user_id, "ts": self._next_ts()}
+        for member in self._humans(conversation):
+            self._show(self._message_seen(member, conversation, message, updated=True))
+        return {
+            "channel": conversation.id,
+            "ts": message["ts"],
+            "text": text,
+            "message": copy.deepcopy(message),
+        }
+
+    def _chat_delete(self, args: dict) -> dict:
+        conversation = self._existing(_required(args, "channel", "channel_not_found"))
+        message = self._find_message(conversation, _required(args, "ts", "message_not_found"))
+        if message is None:
+            raise _Refusal("message_not_found")
+        if message.get("bot_id") != self.bot_id:
+            raise _Refusal("cant_delete_message")
+        self._remove_message(conversation, message)
+        return {"channel": conversation.id, "ts": message["ts"]}
+
+    def _views_open(self, args: dict) -> dict:
+        view = self._view_arg(args, "modal")
+        user_id = self._exchange_trigger(args.get("trigger_id"))
+        self._check_external_id(view, None)
+        self._close_views(user_id, len(self._stacks.get(user_id, [])), quietly=True)
+        view_id = self._new_view_id()
+        self._views[view_id] = self._stored_view(view, view_id, root=view_id, previous=None)
+        self._stacks[user_id] = [view_id]
+        self._show_view(user_id, view_id, "modal")
+        return {"view": copy.deepcopy(self._views[view_id])}
+
+    def _views_push(self, args: dict) -> dict:
+        view = self._view_arg(args, "modal")
+        user_id = self._exchange_trigger(args.get("trigger_id"))
+        stack = self._stacks.get(user_id)
+        if not stack:
+            raise _Refusal(
+                "invalid_arguments",
+                response_metadata={"messages": ["[ERROR] no modal is open to push onto"]},
+            )
+        if len(stack) >= MODAL_STACK_LIMIT:
+            raise _Refusal("push_limit_reached")
+        self._check_external_id(view, None)
+        view_id = self._push_view(user_id, view)
+        return {"view": copy.deepcopy(self._views[view_id])}
+
+    def _views_update(self, args: dict) -> dict:
+        view_id = args.get("view_id") or self._external_ids.get(args.get("external_id") or "")
+        if not args.get("view_id") and not args.get("external_id"):
+            raise _Refusal(
+                "invalid_arguments",
+                response_metadata={"messages": ["[ERROR] view_id or external_id is required"]},
+            )
+        if not view_id or view_id not in self._views or not self._view_is_open(view_id):
+            raise _Refusal("not_found")
+        view = self._view_arg(args, self._views[view_id]["type"])
+        if args.get("hash") and args["hash"] != self._views[view_id]["hash"]:
+            raise _Refusal("hash_conflict")
+        self._check_external_id(view, view_id)
+        self._replace_view(view_id, view)
+        return {"view": copy.deepcopy(self._views[view_id])}
+
+    def _views_publish(self, args: dict) -> dict:
+        user_id = _required(args, "user_id", "user_not_found")
+        if user_id not in self._users:
+            raise _Refusal("user_not_found")
+        view = self._view_arg(args, "home")
+        view_id = self._homes.get(user_id)
+        if view_id and args.get("hash") and args["hash"] != self._views[view_id]["hash"]:
+            raise _Refusal("hash_conflict")
+        self._check_external_id(view, view_id)
+        if view_id is None:
+            view_id = self._new_view_id()
+            self._homes[user_id] = view_id
+        self._views[view_id] = self._stored_view(view, view_id, root=view_id, previous=None)
+        self._show_view(user_id, view_id, "home")
+        return {"view": copy.deepcopy(self._views[view_id])}
+
+    def _reactions_add(self, args: dict) -> dict:
+        conversation = self._existing(_required(args, "channel", "channel_not_found"))
+        message = self._find_message(
+            conversation, _required(args, "timestamp", "message_not_found")
+        )
+        if message is None:
+            raise _Refusal("message_not_found")
+        name = str(args.get("name") or "")
+        if not re.fullmatch(r"[a-z0-9_+'-]+(::skin-tone-\d)?", name):
+            raise _Refusal("invalid_name")
+        reactions = message.setdefault("reactions", [])
+        reaction = next((r for r in reactions if r["name"] == name), None)
+        if reaction is None:
+            reaction = {"name": name, "users": [], "count": 0}
+            reactions.append(reaction)
+        if self.bot_user_id in reaction["users"]:
+            raise _Refusal("already_reacted")
+        reaction["users"].append(self.bot_user_id)
+        reaction["count"] += 1
+        return {}
+
+    # ----------------------------------------------------------------- conversations
+
+    def _conversation(self, channel_id: str) -> _Conversation:
+        if channel_id in self._ims:
+            channel_id = self._ims[channel_id]
+        conversation = self._conversations.get(channel_id)
+        if conversation is None:
+            raise KeyError(f"no such conversation: {channel_id}")
+        return conversation
+
+    def _existing(self, channel: str) -> _Conversation:
+        channel_id = self._ims.get(channel, channel)
+        conversation = self._conversations.get(channel_id) or self._channel_named(channel)
+        if conversation is None:
+            raise _Refusal("channel_not_found")
+        return conversation
+
+    def _postable(self, channel: str) -> _Conversation:
+        # Slack treats a user id as "the app's DM with that person", and accepts channel names.
+        conversation = self._existing(channel)
+        if conversation.kind == "channel":
+            if conversation.is_archived:
+                raise _Refusal("is_archived")
+            if self.bot_user_id not in conversation.members:
+                raise _Refusal("not_in_channel")
+        return conversation
+
+    def _channel_named(self, channel: str) -> _Conversation | None:
+        name = channel.lstrip("#")
+        for conversation in self._conversations.values():
+            if conversation.kind == "channel" and conversation.name == name:
+                return conversation
+        return None
+
+    def _humans(self, conversation: _Conversation) -> list[str]:
+        return [
+            member
+            for member in conversation.members
+            if member != self.bot_user_id and not self._users.get(member, {}).get("is_bot")
+        ]
+
+    def _find_message(self, conversation: _Conversation, ts: str) -> dict | None:
+        return next((m for m in conversation.messages if m["ts"] == str(ts)), None)
+
+    def _user_message(self, user_id: str, channel_id: str, ts: str) -> dict:
+        message = self._find_message(self._conversation(channel_id), ts)
+        if message is None or message.get("user") != user_id:
+            raise KeyError(f"{user_id} has no message {ts} in {channel_id}")
+        return message
+
+    # ----------------------------------------------------------------- messages
+
+    def _content(self, args: dict, *, updating: dict | None = None) -> tuple[str, list | None]:
+        text = args.get("text")
+        blocks = args.get("blocks")
+        if isinstance(blocks, str):
+            blocks = _json_arg(blocks, "invalid_blocks_format")
+        # chat.update may remove every block (blocks=[]) and keep the old text.
+        removing_blocks = updating is not None and blocks is not None
+        if not text and not blocks and not removing_blocks:
+            raise _Refusal("no_text")
+        if text is not None and len(str(text)) > MESSAGE_TEXT_LIMIT:
+            raise _Refusal("msg_too_long")
+        if blocks is not None:
+            problems = message_problems(blocks)
+            if problems:
+                raise _Refusal(
+                    "invalid_blocks",
+                    errors=problems,
+                    response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
+                )
+            blocks = with_ids(blocks)
+        if text is None and updating is not None:
+            text = updating.get("text", "")
+        return str(text or ""), blocks
+
+    def _bot_message(self, text: str, blocks: list | None) -> dict:
+        message: dict[str, Any] = {
+            "type": "message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "text": text,
+            "ts": self._next_ts(),
+            "team": self.team_id,
+            "bot_profile": {
+                "id": self.bot_id,
+                "app_id": self.app_id,
+                "name": self.app_name,
+                "team_id": self.team_id,
+                "deleted": False,
+            },
+        }
+        if blocks is not None:
+            message["blocks"] = blocks
+        return message
+
+    def _post(self, conversation: _Conversation, message: dict) -> None:
+        conversation.messages.append(message)
+        for member in self._humans(conversation):
+            self._show(self._message_seen(member, conversation, message))
+
+    def _remove_message(self, conversation: _Conversation, message: dict) -> None:
+        conversation.messages.remove(message)
+        for member in self._humans(conversation):
+            self._show(self._message_seen(member, conversation, message, removed=True))
+
+    def _message_seen(
+        self,
+        user_id: str,
+        conversation: _Conversation,
+        message: dict,
+        *,
+        updated: bool = False,
+        removed: bool = False,
+    ) -> Seen:
+        kind = {"im": "dm", "mpim": "group", "channel": "channel"}[conversation.kind]
+        return Seen(
+            kind,
+            user_id,
+            conversation.id,
+            message.get("text", ""),
+            copy.deepcopy(message.get("blocks") or []),
+            message["ts"],
+            None,
+            updated=updated,
+            removed=removed,
+            channel_name=conversation.name,
+        )
+
+    def _show_ephemeral(self, user_id: str, channel_id: str, text: str, blocks: list | None) -> str:
+        ts = self._next_ts()
+        self._ephemerals[ts] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "user_id": user_id,
+            "channel": channel_id,
+            "text": text,
+            "blocks": blocks or [],
+            "ts": ts,
+            "bot_id": self.bot_id,
+            "removed": False,
+        }
+        self._show(
+            Seen("ephemeral", user_id, channel_id, text, copy.deepcopy(blocks or []), ts, None)
+        )
+        return ts
+
+    def _respond(self, user_id: str, channel_id: str, body: dict, original_ts: str | None) -> None:
+        if not isinstance(body, dict):
+            raise _Refusal("invalid_payload", status=400)
+        replacing = _flag(body.get("replace_original"))
+        deleting = _flag(body.get("delete_original"))
+        if original_ts and (replacing or deleting):
+            self._change_original(user_id, channel_id, original_ts, body, deleting)
+            return
+        if deleting:
+            raise _Refusal("message_not_found", status=404)
+        # replace_original without an original (a slash command's url) posts a new message.
+        text, blocks = self._content(body)
+        if body.get("response_type") == "in_channel":
+            conversation = self._conversations.get(channel_id)
+            if conversation is None:
+                raise _Refusal("channel_not_found", status=404)
+            self._post(conversation, self._bot_message(text, blocks))
+        else:
+            self._show_ephemeral(user_id, channel_id, text, blocks)
+
+    def _change_original(
+        self, user_id: str, channel_id: str, ts: str, body: dict, deleting: bool
+    ) -> None:
+        ephemeral = self._ephemerals.get(ts)
+        if ephemeral is not None:
+            if ephemeral["removed"]:
+                raise _Refusal("message_not_found", status=404)
+            if deleting:
+                ephemeral["removed"] = True
+            else:
+                ephemeral["text"], blocks = self._content(body)
+                ephemeral["blocks"] = blocks or []
+            self._show(
+                Seen(
+                    "ephemeral",
+                    user_id,
+                    channel_id,
+                    ephemeral["text"],
+                    copy.deepcopy(ephemeral["blocks"]),
+                    ts,
+                    None,
+                    updated=not deleting,
+                    removed=deleting,
+                )
+            )
+            return
+        conversation = self._conversations.get(channel_id)
+        message = self._find_message(conversation, ts) if conversation else None
+        if conversation is None or message is None:
+            raise _Refusal("message_not_found", status=404)
+        if deleting:
+            self._remove_message(conversation, message)
+            return
+        message["text"], blocks = self._content(body)
+        if blocks is None:
+            message.pop("blocks", None)
+        else:
+            message["blocks"] = blocks
+        for member in self._humans(conversation):
+            self._show(self._message_seen(member, conversation, message, updated=True))
+
+    # ----------------------------------------------------------------- views
+
+    def _view_arg(self, args: dict, expected_type: str) -> dict:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = _json_arg(view, "invalid_arguments")
+        problems = view_problems(view, expected_type=expected_type)
+        if problems:
+            raise _Refusal(
+                "invalid_arguments",
+                response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
+            )
+        return view
+
+    def _exchange_trigger(self, trigger_id: str | None) -> str:
+        trigger = self._triggers.get(trigger_id or "")
+        if trigger is None:
+            raise _Refusal("invalid_trigger_id")
+        user_id, issued, used = trigger
+        if used:
+            raise _Refusal("exchanged_trigger_id")
+        if time.monotonic() - issued > self.trigger_ttl:
+            raise _Refusal("expired_trigger_id")
+        self._triggers[trigger_id] = (user_id, issued, True)
+        return user_id
+
+    def _check_external_id(self, view: dict, view_id: str | None) -> None:
+        external_id = view.get("external_id")
+        if external_id and self._external_ids.get(external_id, view_id) != view_id:
+            raise _Refusal("duplicate_external_id")
+
+    def _new_view_id(self) -> str:
+        return f"V{next(self._ids):08d}"
+
+    def _stored_view(
+        self,
+        view: dict,
+        view_id: str,
+        *,
+        root: str,
+        previous: str | None,
+        state: dict | None = None,
+    ) -> dict:
+        external_id = view.get("external_id") or ""
+        if external_id:
+            self._external_ids[external_id] = view_id
+        return {
+            "id": view_id,
+            "team_id": self.team_id,
+            "type": view["type"],
+            "title": copy.deepcopy(view.get("title")),
+            "submit": copy.deepcopy(view.get("submit")),
+            "close": copy.deepcopy(view.get("close")),
+            "blocks": with_ids(view.get("blocks") or []),
+            "private_metadata": view.get("private_metadata") or "",
+            "callback_id": view.get("callback_id") or "",
+            "state": {"values": state or {}},
+            "hash": f"{int(time.time())}.{secrets.token_hex(4)}",
+            "clear_on_close": bool(view.get("clear_on_close", False)),
+            "notify_on_close": bool(view.get("notify_on_close", False)),
+            "root_view_id": root,
+            "previous_view_id": previous,
+            "app_id": self.app_id,
+            "app_installed_team_id": self.team_id,
+            "external_id": external_id,
+            "bot_id": self.bot_id,
+            "submit_disabled": bool(view.get("submit_disabled", False)),
+        }
+
+    def _push_view(self, user_id: str, view: dict) -> str:
+        stack = self._stacks[user_id]
+        view_id = self._new_view_id()
+        self._views[view_id] = self._stored_view(view, view_id, root=stack[0], previous=stack[-1])
+        stack.append(view_id)
+        self._show_view(user_id, view_id, "modal")
+        return view_id
+
+    def _replace_view(self, view_id: str, view: dict) -> None:
+        old = self._views[view_id]
+        # Slack keeps what the person typed in inputs whose block_id and action_id survive.
+        kept = {}
+        for control in stateful_controls(with_ids(view.get("blocks") or [])):
+            value = old["state"]["values"].get(control.block_id, {}).get(control.action_id)
+            if value is not None:
+                kept.setdefault(control.block_id, {})[control.action_id] = value
+        self._views[view_id] = self._stored_view(
+            view, view_id, root=old["root_view_id"], previous=old["previous_view_id"], state=kept
+        )
+        self._view_errors.pop(view_id, None)
+        owner = self._view_owner(view_id)
+        if owner:
+            kind = "home" if old["type"] == "home" else "modal"
+            self._show_view(owner, view_id, kind, updated=True)
+
+    def _show_errors(self, user_id: str, view_id: str, errors: Any) -> str | None:
+        if not isinstance(errors, dict) or not errors:
+            return "response_action errors needs a non-empty errors object"
+        input_ids = {
+            b["block_id"] for b in self._views[view_id]["blocks"] if b.get("type") == "input"
+        }
+        unknown = sorted(set(errors) - input_ids)
+        if unknown:
+            # Slack cannot place these, so the person just sees a generic failure.
+            return f"errors name block_ids that are not input blocks in the view: {unknown}"
+        self._view_errors[view_id] = dict(errors)
+        self._show_view(user_id, view_id, "modal", updated=True)
+        return None
+
+    def _close_views(self, user_id: str, count: int, *, quietly: bool = False) -> None:
+        stack = self._stacks.get(user_id, [])
+        for _ in range(min(count, len(stack))):
+            view_id = stack.pop()
+            if not quietly:
+                view = self._shown_view(view_id)
+                self._show(
+                    Seen("modal", user_id, None, "", view["blocks"], None, view, removed=True)
+                )
+        if not stack:
+            self._stacks.pop(user_id, None)
+
+    def _view_owner(self, view_id: str) -> str | None:
+        for user_id, stack in self._stacks.items():
+            if view_id in stack:
+                return user_id
+        return next((u for u, v in self._homes.items() if v == view_id), None)
+
+    def _view_is_open(self, view_id: str) -> bool:
+        return self._view_owner(view_id) is not None
+
+    def _shown_view(self, view_id: str) -> dict:
+        view = copy.deepcopy(self._views[view_id])
+        if view_id in self._view_errors:
+            view["errors"] = dict(self._view_errors[view_id])
+        return view
+
+    def _show_view(self, user_id: str, view_id: str, kind: str, *, updated: bool = False) -> None:
+        view = self._shown_view(view_id)
+        self._show(Seen(kind, user_id, None, "", view["blocks"], None, view, updated=updated))
+
+    # ----------------------------------------------------------------- bookkeeping
+
+    def _show(self, seen: Seen) -> None:
+        entry = TimelineEntry(time.time(), seen.user_id, self.user_name(seen.user_id), seen=seen)
+        seen_so_far = self._seen.setdefault(seen.user_id, [])
+        place = self._placing
+        if place is None:
+            seen_so_far.append(seen)
+            self._timeline.append(entry)
+            return
+        position = place.seen.get(seen.user_id, 0)
+        seen_so_far.insert(position, seen)
+        place.seen[seen.user_id] = position + 1
+        self._timeline.insert(place.timeline, entry)
+        place.timeline += 1
+
+    @contextlib.contextmanager
+    def _placed(self, at: TimelineMark | None) -> Iterator[None]:
+        # An ack body is Slack's immediate answer to the action, so it goes right after it, even
+        # when the bot's background work (after ack) reached the Web API before the ack arrived.
+        self._placing = None if at is None else TimelineMark(at.timeline, dict(at.seen))
+        try:
+            yield
+        finally:
+            self._placing = None
+
+    def _next_ts(self) -> str:
+        # Slack's ts is "seconds.micros", unique and increasing within a conversation.
+        micros = max(int(time.time() * 1_000_000), self._last_ts_micros + 1)
+        self._last_ts_micros = micros
+        return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
+
+    def _unique_id(self, wanted: str, taken: dict) -> str:
+        candidate, suffix = wanted, 2
+        while candidate in taken:
+            candidate, suffix = f"{wanted}{suffix}", suffix + 1
+        return candidate
+
+    def _add_bot_user(self) -> None:
+        self._users[self.bot_user_id] = {
+            "id": self.bot_user_id,
+            "team_id": self.team_id,
+            "name": "mentorcoach",
+            "deleted": False,
+            "real_name": self.app_name,
+            "tz": "UTC",
+            "tz_label": "UTC",
+            "tz_offset": 0,
+            "profile": {
+                "real_name": self.app_name,
+                "display_name": self.app_name,
+                "bot_id": self.bot_id,
+                "api_app_id": self.app_id,
+                "team": self.team_id,
+            },
+            "is_bot": True,
+            "is_app_user": False,
+            "updated": int(time.time()),
+        }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ThreadingHTTPServer
+
+    def do_POST(self) -> None:
+        self._answer()
+
+    def do_GET(self) -> None:
+        self._answer()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _answer(self) -> None:
+        slack: FakeSlack = self.server.slack  # type: ignore[attr-defined]
+        url = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        content_type = self.headers.get("Content-Type", "")
+        if url.path.startswith("/api/"):
+            try:
+                args = _parse_args(content_type, raw, url.query)
+            except _Refusal as refusal:
+                self._send(200, {}, {"ok": False, "error": refusal.error})
+                return
+            token = args.pop("token", None)
+            bearer = self.headers.get("Authorization", "")
+            if bearer.startswith("Bearer "):
+                token = bearer[len("Bearer ") :].strip()
+            method = url.path[len("/api/") :]
+            status, headers, body = slack._handle_api(method, args, token)
+            self._send(status, headers, body)
+        elif url.path.startswith("/response/"):
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                self._send(400, {}, {"ok": False, "error": "invalid_payload"})
+                return
+            status, answer = slack._handle_response_url(url.path[len("/response/") :], body)
+            self._send(status, {}, answer)
+        else:
+            self._send(404, {}, {"ok": False, "error": "not_found"})
+
+    def _send(self, status: int, headers: dict[str, str], body: dict) -> None:
+        if status >= 500:
+            payload = f"{status} {self.responses.get(status, ('Error',))[0]}".encode()
+            content_type = "text/plain; charset=utf-8"
+        else:
+            payload = json.dumps(body).encode()
+            content_type = "application/json; charset=utf-8"
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("X-OAuth-Scopes", SCOPES)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up waiting (a hang_seconds failure); Slack would not care either
+
+
+def _parse_args(content_type: str, raw: bytes, query: str) -> dict:
+    args: dict[str, Any] = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+    if raw and content_type.startswith("application/json"):
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise _Refusal("invalid_json") from None
+        if not isinstance(body, dict):
+            raise _Refusal("invalid_json")
+        args.update(body)
+    elif raw and content_type.startswith("multipart/"):
+        raise _Refusal("invalid_form_data")
+    elif raw:
+        form = parse_qs(raw.decode("utf-8"), keep_blank_values=True)
+        args.update({k: v[-1] for k, v in form.items()})
+    # Form-encoded calls carry these as JSON strings; a string that does not parse is left for
+    # the method to refuse with Slack's error for it.
+    for name in ("blocks", "view", "attachments", "metadata"):
+        if isinstance(args.get(name), str):
+            with contextlib.suppress(ValueError):
+                args[name] = json.loads(args[name])
+    return args
+
+
+def _json_arg(value: str, error: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise _Refusal(error) from None
+
+
+def _required(args: dict, name: str, error: str | None = None) -> str:
+    value = args.get(name)
+    if not value:
+        raise _Refusal(error or "invalid_arguments")
+    return str(value)
+
+
+def _flag(value: Any) -> bool:
+    return value in (True, 1, "1", "true", "True")
+
+
+def _id_part(name: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", name.upper()) or "X"
+
+
+def _rich_text_block(text: str) -> dict:
+    return {
+        "type": "rich_text",
+        "block_id": secrets.token_hex(3),
+        "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
+    }

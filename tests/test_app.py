@@ -1,0 +1,133 @@
+"""`python app.py` as a process: HTTP mode end to end, Socket Mode selection, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+from app import RedactTokens, run
+from bot.settings import load_settings
+from sandbox import FakeSlack
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return json.loads(response.read())
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the bot never answered /healthz")
+
+
+def test_http_mode_serves_health_and_stops_cleanly_on_sigterm(tmp_path):
+    port = _free_port()
+    with FakeSlack("secret") as slack:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SLACK_")},
+            "SLACK_BOT_TOKEN": slack.bot_token,
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_API_URL": slack.api_url,
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            "PORT": str(port),
+            "LOG_LEVEL": "DEBUG",
+        }
+        process = subprocess.Popen(
+            [sys.executable, str(ROOT / "app.py")],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert _wait_for_health(f"http://127.0.0.1:{port}/healthz", process) == {"ok": True}
+            assert [call.method for call in slack.calls][:1] == ["auth.test"]
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert "Mentor Coach is stopping" in stderr
+    assert slack.bot_token not in stderr
+    assert (tmp_path / "bot.db").exists()
+
+
+def test_socket_mode_is_used_when_an_app_token_is_set(mocker, tmp_path):
+    # Socket Mode needs Slack's WebSocket service, which is not reachable here: mock only that.
+    handler = mocker.patch("slack_bolt.adapter.socket_mode.SocketModeHandler")
+    serve = mocker.patch("app.serve_http")
+    stopped = threading.Event()
+    stopped.set()
+    with FakeSlack("secret") as slack:
+        settings = load_settings(
+            {
+                "SLACK_BOT_TOKEN": slack.bot_token,
+                "SLACK_SIGNING_SECRET": "secret",
+                "SLACK_APP_TOKEN": "xapp-1-test",
+                "SLACK_API_URL": slack.api_url,
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
+            }
+        )
+        run(settings, stop=stopped)
+    handler.assert_called_once()
+    assert handler.call_args.args[1] == "xapp-1-test"
+    handler.return_value.connect.assert_called_once()
+    handler.return_value.close.assert_called_once()
+    serve.assert_not_called()
+
+
+def test_tokens_are_redacted_from_log_lines():
+    import logging
+
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "token %s and %s", ("xoxb-123-abc", "xapp-1-A-2"), None
+    )
+    RedactTokens().filter(record)
+    assert record.getMessage() == "token [redacted] and [redacted]"
+
+
+def test_demo_prints_the_transcript_and_exits_0(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_"))}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    story = result.stdout
+    for expected in (
+        "Kenji typed: /mentor",
+        "`/mentor profile`",
+        "Pick at least one",
+        "Profile saved",
+        "You want to learn:* leading meetings, Public speaking",
+        "Amara",
+        "Set up my profile",
+        "You can help with:* career growth, Public speaking, storytelling",
+        "I don't know `/mentor mentor-me`",
+        "type `/mentor help`",
+    ):
+        assert expected in story, f"{expected!r} missing from the demo:\n{story}"
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # the demo's database was temporary

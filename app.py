@@ -105,7 +105,10 @@ def serve_http(app: App, engine: Engine, port: int, host: str = "0.0.0.0") -> WS
     server = make_server(
         host, port, make_wsgi(app, engine), _ThreadingWSGIServer, handler_class=_QuietHandler
     )
-    threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+    # A short poll interval keeps shutdown quick; requests are served on their own threads.
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
+    ).start()
     return server
 
 
@@ -139,8 +142,13 @@ def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
 
 def run(settings: Settings, stop: threading.Event | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C (or until `stop` is set), then shut down cleanly."""
+    from scheduler import start_scheduler
+    from scheduler.delivery import Deliverer, make_delivery_client
+
     engine, sessions = open_database(settings)
     app = create_app(settings, sessions)
+    deliverer = Deliverer(settings, sessions, make_delivery_client(settings), utc_now)
+    scheduler = start_scheduler(deliverer, sessions, utc_now)
     if stop is None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -158,8 +166,31 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     logger.info("Mentor Coach is stopping")
+    scheduler.shutdown(wait=True)
     close()
     engine.dispose()
+
+
+def print_outbox(settings: Settings) -> None:
+    from bot.outbox import summary
+
+    engine, sessions = open_database(settings)
+    with sessions.begin() as session:
+        report = summary(session, utc_now())
+    engine.dispose()
+    counts = report["counts"]
+    print("Outbox: " + ", ".join(f"{counts[status]} {status}" for status in counts))
+    print("Next due:" if report["next"] else "Nothing is waiting to be sent.")
+    for row in report["next"]:
+        to = row.slack_user_id or row.recipient_channel_id
+        retry = (
+            f" (attempt {row.attempts + 1}, last error: {row.last_error})" if row.attempts else ""
+        )
+        print(f"  #{row.id} {row.kind} to {to} at {row.due_at:%Y-%m-%d %H:%M} UTC{retry}")
+    if report["failed"]:
+        print("Recently failed:")
+        for row in report["failed"]:
+            print(f"  #{row.id} {row.kind}: {row.last_error}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("demo", help="a whole mentoring cycle on a local Slack stand-in")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply pending migrations")
+    commands.add_parser("outbox", help="pending, failed and sent messages, for operators")
     args = parser.parse_args(argv)
 
     if args.command == "demo":
@@ -180,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
 
     load_dotenv(find_dotenv(usecwd=True))
     try:
-        settings = load_settings(need_slack=args.command != "db")
+        settings = load_settings(need_slack=args.command not in {"db", "outbox"})
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
@@ -188,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "db":
         open_database(settings)[0].dispose()
         print("Database is up to date.")
+        return 0
+    if args.command == "outbox":
+        print_outbox(settings)
         return 0
     run(settings)
     return 0

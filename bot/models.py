@@ -112,6 +112,8 @@ class Workspace(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     team_id: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str | None] = mapped_column(String(200))
+    # Slack said 429: no delivery to this workspace before this moment, from any process.
+    rate_limited_until: Mapped[datetime | None]
     created_at: Mapped[datetime]
 
 
@@ -138,7 +140,6 @@ class Member(Base):
     experience: Mapped[str] = mapped_column(Text, default="")
     capacity: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAPACITY)
     paused_until: Mapped[datetime | None]
-    quiet_hours: Mapped[str | None] = mapped_column(String(11))
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     profile_saved_at: Mapped[datetime | None]
     synced_at: Mapped[datetime | None]
@@ -340,7 +341,10 @@ class OutboxMessage(Base):
     kind: Mapped[str] = mapped_column(String(40))
     subject_type: Mapped[str | None] = mapped_column(String(20))
     subject_id: Mapped[int | None]
+    # urgent: exempt from the daily nudge limit. solicited: the recipient asked for it, so it
+    # reaches them even while they have paused the program.
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    solicited: Mapped[bool] = mapped_column(Boolean, default=False)
     due_at: Mapped[datetime]
     status: Mapped[OutboxStatus] = mapped_column(
         _status(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
@@ -348,6 +352,7 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(36))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     sent_channel_id: Mapped[str | None] = mapped_column(String(32))

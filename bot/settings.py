@@ -51,6 +51,7 @@ class Settings:
     checkin_delay_minutes: int = 60
     followup_delay_minutes: int = 10080
     delivery_tick_seconds: int = 5
+    daily_nudge_limit: int = 3
     quiet_hours: QuietHours | None = QuietHours(time(20, 0), time(8, 0))
     log_level: str = "INFO"
 
@@ -98,6 +99,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
         checkin_delay_minutes=env.integer("CHECKIN_DELAY_MINUTES", 60, 0, 60 * 24 * 7),
         followup_delay_minutes=env.integer("FOLLOWUP_DELAY_MINUTES", 10080, 0, 60 * 24 * 60),
         delivery_tick_seconds=env.integer("DELIVERY_TICK_SECONDS", 5, 1, 3600),
+        daily_nudge_limit=env.integer("DAILY_NUDGE_LIMIT", 3, 1, 50),
         quiet_hours=env.quiet_hours("QUIET_HOURS"),
         log_level=env.log_level("LOG_LEVEL"),
     )

@@ -26,6 +26,7 @@ def test_defaults():
     assert (settings.prep_lead_minutes, settings.agenda_lead_minutes) == (1440, 60)
     assert (settings.checkin_delay_minutes, settings.followup_delay_minutes) == (60, 10080)
     assert settings.delivery_tick_seconds == 5
+    assert settings.daily_nudge_limit == 3
     assert settings.quiet_hours == QuietHours(time(20, 0), time(8, 0))
 
 
@@ -44,6 +45,7 @@ def test_every_variable_is_read():
             "CHECKIN_DELAY_MINUTES": "30",
             "FOLLOWUP_DELAY_MINUTES": "60",
             "DELIVERY_TICK_SECONDS": "2",
+            "DAILY_NUDGE_LIMIT": "5",
             "QUIET_HOURS": "21:30-07:15",
             "LOG_LEVEL": "debug",
         }
@@ -57,6 +59,7 @@ def test_every_variable_is_read():
     assert (settings.prep_lead_minutes, settings.agenda_lead_minutes) == (120, 15)
     assert (settings.checkin_delay_minutes, settings.followup_delay_minutes) == (30, 60)
     assert settings.delivery_tick_seconds == 2
+    assert settings.daily_nudge_limit == 5
     assert settings.quiet_hours == QuietHours(time(21, 30), time(7, 15))
     assert settings.log_level == "DEBUG"
 
@@ -92,6 +95,7 @@ def test_settings_are_frozen():
         ({**TOKENS, "CHECKIN_DELAY_MINUTES": "soon"}, "CHECKIN_DELAY_MINUTES"),
         ({**TOKENS, "FOLLOWUP_DELAY_MINUTES": "999999999"}, "FOLLOWUP_DELAY_MINUTES"),
         ({**TOKENS, "DELIVERY_TICK_SECONDS": "0"}, "DELIVERY_TICK_SECONDS"),
+        ({**TOKENS, "DAILY_NUDGE_LIMIT": "0"}, "DAILY_NUDGE_LIMIT"),
         ({**TOKENS, "QUIET_HOURS": "8pm-8am"}, "QUIET_HOURS"),
         ({**TOKENS, "QUIET_HOURS": "24:00-08:00"}, "QUIET_HOURS"),
         ({**TOKENS, "QUIET_HOURS": "08:00-08:00"}, "QUIET_HOURS"),

@@ -17,7 +17,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "processed_event",
         sa.Column("event_id", sa.String(length=64), nullable=False),
@@ -34,6 +33,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("rate_limited_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workspace")),
         sa.UniqueConstraint("team_id", name=op.f("uq_workspace_team_id")),
@@ -54,7 +54,6 @@ def upgrade() -> None:
         sa.Column("experience", sa.Text(), nullable=False),
         sa.Column("capacity", sa.Integer(), nullable=False),
         sa.Column("paused_until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("quiet_hours", sa.String(length=11), nullable=True),
         sa.Column("dm_channel_id", sa.String(length=32), nullable=True),
         sa.Column("profile_saved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("synced_at", sa.DateTime(timezone=True), nullable=True),
@@ -183,6 +182,7 @@ def upgrade() -> None:
         sa.Column("subject_type", sa.String(length=20), nullable=True),
         sa.Column("subject_id", sa.Integer(), nullable=True),
         sa.Column("urgent", sa.Boolean(), nullable=False),
+        sa.Column("solicited", sa.Boolean(), nullable=False),
         sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column(
             "status",
@@ -202,6 +202,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("claimed_by", sa.String(length=36), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("sent_channel_id", sa.String(length=32), nullable=True),

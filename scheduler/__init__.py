@@ -1,0 +1,57 @@
+"""Us -> Slack, over time: APScheduler is only the clock; the database holds every message."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import delete
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.models import ProcessedEvent
+from scheduler.delivery import Deliverer
+
+logger = logging.getLogger(__name__)
+EVENT_MEMORY = timedelta(days=7)
+
+
+def forget_old_events(sessions: sessionmaker[Session], now: datetime) -> None:
+    """Slack retries within minutes; a week of event ids is plenty to dedupe against."""
+    with sessions.begin() as session:
+        session.execute(
+            delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY)
+        )
+
+
+def start_scheduler(
+    deliverer: Deliverer,
+    sessions: sessionmaker[Session],
+    clock: Callable[[], datetime],
+    daily_jobs: list[Callable[[datetime], None]] | None = None,
+) -> BackgroundScheduler:
+    """A delivery tick every DELIVERY_TICK_SECONDS and the daily jobs at 00:05 UTC.
+
+    The job store is in memory on purpose: APScheduler's stores must not be shared between
+    processes, and our outbox table already makes every send durable and claimed once.
+    """
+    jobs = [lambda now: forget_old_events(sessions, now), *(daily_jobs or [])]
+
+    def run_daily() -> None:
+        for job in jobs:
+            job(clock())
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(
+        deliverer.run_due,
+        "interval",
+        seconds=deliverer.settings.delivery_tick_seconds,
+        id="deliver",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(run_daily, "cron", hour=0, minute=5, id="daily", coalesce=True)
+    scheduler.start()
+    return scheduler

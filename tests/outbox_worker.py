@@ -1,0 +1,54 @@
+"""A delivery process for the outbox tests: `python tests/outbox_worker.py DATABASE_URL API_URL`.
+
+It delivers "note" messages until nothing is due, then prints how many it sent.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.database import make_engine, make_session_factory
+from bot.outbox import Outgoing
+from bot.settings import Settings
+from scheduler.delivery import Deliverer, make_delivery_client
+
+TOKEN = "xoxb-sandbox-token"
+
+
+def render_notes(session, rows, pause: float = 0.0):
+    if pause:
+        time.sleep(pause * len(rows))
+    return {row.id: Outgoing(text=f"note {row.dedupe_key}") for row in rows}
+
+
+def main(database_url: str, api_url: str, pause: float) -> None:
+    settings = Settings(
+        slack_bot_token=TOKEN,
+        slack_signing_secret="unused",
+        slack_api_url=api_url,
+        database_url=database_url,
+        quiet_hours=None,
+        daily_nudge_limit=50,
+    )
+    engine = make_engine(database_url)
+    deliverer = Deliverer(
+        settings,
+        make_session_factory(engine),
+        make_delivery_client(settings),
+        lambda: datetime.now(UTC),
+        renderers={"note": lambda session, rows: render_notes(session, rows, pause)},
+        batch_size=int(sys.argv[4]) if len(sys.argv) > 4 else 50,
+    )
+    sent = 0
+    while (report := deliverer.tick()).claimed:
+        sent += report.sent
+    print(sent, flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], float(sys.argv[3]) if len(sys.argv) > 3 else 0.0)

@@ -1,36 +1,61 @@
-"""The App Home tab: your profile at a glance and the next thing to do."""
+"""The App Home tab: your profile, your partners, requests waiting, and the next thing to do."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bot import ids
-from bot.messages import button, context, guide_lines, profile_summary, section
-from bot.models import Member
+from bot.messages import actions, button, context, guide_lines, profile_summary, section
+from bot.mrkdwn import escape
+from bot.partners import HomeState
 
 View = dict[str, Any]
 
 
-def build_home(member: Member) -> View:
-    """Home for someone who has (or has not yet) set up a profile."""
-    greeting = f"*Hi {member.name}!* Welcome to Mentor Coach."
+def build_home(state: HomeState) -> View:
+    member = state.member
+    blocks: list[dict[str, Any]] = [
+        section(f"*Hi {escape(member.name)}!* Welcome to Mentor Coach.")
+    ]
     if member.profile_saved_at is None:
-        status = (
-            "Start with your profile: tell us whether you want a mentor, want to mentor, or both, "
-            "and what you'd like to learn or share."
+        blocks.append(
+            section(
+                "Start with your profile: tell us whether you want a mentor, want to mentor, or "
+                "both, and what you'd like to learn or share."
+            )
         )
-        action = button("Set up my profile", ids.OPEN_PROFILE_ACTION, style="primary")
+        blocks.append(
+            actions(button("Set up my profile", ids.OPEN_PROFILE_ACTION, style="primary"))
+        )
     else:
-        status = profile_summary(member)
-        action = button("Edit profile", ids.OPEN_PROFILE_ACTION)
-    return {
-        "type": "home",
-        "blocks": [
-            section(greeting),
-            section(status),
-            {"type": "actions", "elements": [action]},
-            {"type": "divider"},
-            section(f"*Commands*\n{guide_lines()}"),
-            context("Mentoring works best when you know what you want and ask for it."),
-        ],
-    }
+        blocks.append(section(profile_summary(member)))
+        blocks.append(actions(button("Edit profile", ids.OPEN_PROFILE_ACTION)))
+
+    if state.incoming:
+        blocks.append({"type": "divider"})
+        blocks.append(section("*Waiting for your answer*"))
+        for request in state.incoming[:10]:
+            blocks.append(section(f"*{escape(request.mentee.name)}* asked you to mentor them."))
+            blocks.append(
+                actions(
+                    button("Accept", ids.ACCEPT_REQUEST_ACTION, str(request.id), style="primary"),
+                    button("Not now", ids.DECLINE_REQUEST_ACTION, str(request.id)),
+                )
+            )
+    if state.sent:
+        blocks.append({"type": "divider"})
+        blocks.append(section("*Your requests*"))
+        for request in state.sent:
+            line = section(f"Waiting for *{escape(request.mentor.name)}* to answer.")
+            line["accessory"] = button("Withdraw", ids.WITHDRAW_REQUEST_ACTION, str(request.id))
+            blocks.append(line)
+    for title, people in (("Your mentors", state.mentors), ("Your mentees", state.mentees)):
+        if people:
+            blocks.append({"type": "divider"})
+            listed = ", ".join(f"<@{p.slack_user_id}>" for p in people[:20])
+            blocks.append(section(f"*{title}:* {listed}"))
+
+    blocks.append({"type": "divider"})
+    blocks.append(section(f"*Commands*\n{guide_lines()}"))
+    blocks.append(context("Mentoring works best when you know what you want and ask for it."))
+    return {"type": "home", "blocks": blocks}

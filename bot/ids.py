@@ -24,3 +24,26 @@ ROLE_MENTOR = "mentor"
 
 # Buttons
 OPEN_PROFILE_ACTION = "open_profile"
+
+# Find
+GOALS_CALLBACK = "goals"
+GOALS_BLOCK = "goals_goals"
+GOALS_ACTION = "goals"
+GOALS_TOPICS_BLOCK = "goals_topics"
+GOALS_TOPICS_ACTION = "topics"
+FIND_MORE_ACTION = "find_more"
+FIND_AGAIN_ACTION = "find_again"
+ASK_INTRO_ACTION = "ask_intro"
+WISH_ACTION = "wish"
+
+# Mentor requests
+INTRO_CALLBACK = "intro"
+INTRO_NOTE_BLOCK = "intro_note"
+INTRO_NOTE_ACTION = "note"
+ACCEPT_REQUEST_ACTION = "accept_request"
+DECLINE_REQUEST_ACTION = "decline_request"
+WITHDRAW_REQUEST_ACTION = "withdraw_request"
+DECLINE_CALLBACK = "decline"
+DECLINE_REASON_BLOCK = "decline_reason"
+DECLINE_REASON_ACTION = "reason"
+SCHEDULE_SESSION_ACTION = "schedule_session"

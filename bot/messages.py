@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import TYPE_CHECKING, Any
 
 from bot import ids
-from bot.models import Member, TopicKind
-from bot.mrkdwn import escape
+from bot.matching import describe_offset
+from bot.models import Member, MentorRequest, Pairing, TopicKind
+from bot.mrkdwn import escape, quote
+
+if TYPE_CHECKING:
+    from bot.finding import FindResult
 
 Message = dict[str, Any]
 
 # (usage, what it does) for every subcommand that exists; the guide and the router share it.
 SUBCOMMANDS: list[tuple[str, str]] = [
+    ("find [topic]", "Find mentors who offer a topic, and ask one for an intro."),
     ("profile", "Set up or edit your profile: mentor, mentee or both, your topics and goals."),
+    ("mentors", "List your current mentors."),
+    ("mentees", "List your current mentees."),
+    ("block @person", "Never match with this person, either way."),
+    ("unblock @person", "Undo a block."),
     ("help", "Show this guide."),
 ]
 
@@ -119,3 +129,265 @@ def build_error_reply() -> Message:
 
 def _short(text: str, limit: int = 280) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    """The first sentence or line of a longer text, for a compact list."""
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    sentence = first.split(". ")[0]
+    return _short(sentence, limit)
+
+
+def actions(*elements: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "actions", "elements": list(elements)}
+
+
+def find_value(query: str, **extra: Any) -> str:
+    """Button values carry the search so the next step can repeat it (Slack allows 2000 chars)."""
+    return json.dumps({"q": query[:200], **extra}, separators=(",", ":"))
+
+
+def build_find_results(result: FindResult) -> Message:
+    wanted = ", ".join(escape(t) for t in result.wanted)
+    if not result.matches:
+        return _build_no_match(result, wanted)
+    start = result.page * 3 + 1
+    head = (
+        f"*Mentors for {wanted}* ({len(result.matches)} found). Pick someone whose path fits "
+        "your goals, and ask for an intro with a short note."
+        if result.page == 0
+        else f"*More mentors for {wanted}* ({start} to {start + len(result.shown) - 1} of "
+        f"{len(result.matches)})"
+    )
+    blocks: list[dict[str, Any]] = [section(head)]
+    for match in result.shown:
+        mentor = match.mentor
+        offers = ", ".join(escape(t) for t in match.matched_topics)
+        lines = [f"*{escape(mentor.name)}* · offers {offers}"]
+        if mentor.background or mentor.experience:
+            lines.append(f"_{escape(one_line(mentor.background or mentor.experience))}_")
+        slots = "1 free slot" if match.free_slots == 1 else f"{match.free_slots} free slots"
+        lines.append(f"{describe_offset(match.hours_apart)} · {slots}")
+        block = section("\n".join(lines))
+        if mentor.member_id in result.pending_mentor_ids:
+            block["text"]["text"] += "\n:hourglass: You've asked; waiting for an answer."
+        else:
+            block["accessory"] = button(
+                "Ask for an intro",
+                ids.ASK_INTRO_ACTION,
+                value=find_value(result.query, m=mentor.member_id),
+                style="primary",
+            )
+        blocks.append(block)
+    if result.has_more:
+        blocks.append(
+            actions(
+                button(
+                    "Show more", ids.FIND_MORE_ACTION, find_value(result.query, p=result.page + 1)
+                )
+            )
+        )
+    names = ", ".join(m.mentor.name for m in result.shown)
+    return {
+        "response_type": "ephemeral",
+        "replace_original": result.page > 0,
+        "text": f"Mentors for {wanted}: {escape(names)}",
+        "blocks": blocks,
+    }
+
+
+def _build_no_match(result: FindResult, wanted: str) -> Message:
+    text = f"Nobody offers *{wanted}* with a free slot right now."
+    blocks: list[dict[str, Any]] = [section(text)]
+    if result.nearby:
+        nearby = ", ".join(f"`{escape(t)}`" for t in result.nearby)
+        blocks.append(section(f"Close to it, with mentors available: {nearby}"))
+        blocks.append(
+            actions(
+                *(
+                    button(f"Try {t}", ids.FIND_AGAIN_ACTION, value=find_value(t))
+                    for t in result.nearby
+                )
+            )
+        )
+    blocks.append(
+        actions(
+            button(
+                "Tell me when someone offers this",
+                ids.WISH_ACTION,
+                value=find_value(result.query or ", ".join(result.wanted)),
+            )
+        )
+    )
+    blocks.append(context("Know someone who could mentor this? Ask them to run `/mentor profile`."))
+    return {"response_type": "ephemeral", "text": text, "blocks": blocks}
+
+
+def build_wish_saved(names: list[str]) -> Message:
+    listed = ", ".join(f"*{escape(n)}*" for n in names)
+    text = f"Done. I'll message you when a mentor with a free slot offers {listed}."
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
+
+
+def build_request_sent(request: MentorRequest) -> Message:
+    text = (
+        f"Your request is on its way to *{escape(request.mentor.name)}*. Mentors are busy people: "
+        "I'll tell you as soon as they answer, and if a few days pass I'll nudge them once."
+    )
+    return {
+        "response_type": "ephemeral",
+        "replace_original": False,
+        "text": text,
+        "blocks": [
+            section(text),
+            actions(button("Withdraw request", ids.WITHDRAW_REQUEST_ACTION, str(request.id))),
+        ],
+    }
+
+
+def build_withdrawn(request: MentorRequest) -> Message:
+    text = f"Withdrawn: your request to {escape(request.mentor.name)} is cancelled."
+    return {"response_type": "ephemeral", "replace_original": True, "text": text}
+
+
+def _mentee_card(request: MentorRequest) -> list[dict[str, Any]]:
+    mentee = request.mentee
+    lines = [f"*Their note:*\n{quote(request.note)}"]
+    if mentee.goals:
+        lines.append(f"*Goals:* {escape(_short(mentee.goals))}")
+    sought = mentee.topic_names(TopicKind.SOUGHT)
+    if sought:
+        lines.append(f"*Wants to learn:* {', '.join(escape(t) for t in sought)}")
+    if mentee.background:
+        lines.append(f"*Background:* {escape(_short(mentee.background))}")
+    return [section("\n".join(lines))]
+
+
+def _answer_buttons(request: MentorRequest) -> dict[str, Any]:
+    return actions(
+        button("Accept", ids.ACCEPT_REQUEST_ACTION, str(request.id), style="primary"),
+        button("Not now", ids.DECLINE_REQUEST_ACTION, str(request.id)),
+    )
+
+
+def build_intro_request(request: MentorRequest) -> Message:
+    head = f"*<@{request.mentee.slack_user_id}> would like you as a mentor.*"
+    return {
+        "text": f"{request.mentee.name} would like you as a mentor.",
+        "blocks": [
+            section(head),
+            *_mentee_card(request),
+            _answer_buttons(request),
+            context("Only accept if you have time for it: saying not now kindly is fine."),
+        ],
+    }
+
+
+def build_request_reminder(request: MentorRequest) -> Message:
+    name = escape(request.mentee.name)
+    text = (
+        f"A gentle reminder: *{name}* is still waiting to hear whether you can mentor them. "
+        "A quick yes or not now both help."
+    )
+    return {
+        "text": f"Reminder: {request.mentee.name} is waiting for your answer.",
+        "blocks": [section(text), *_mentee_card(request), _answer_buttons(request)],
+    }
+
+
+def build_request_answered(request: MentorRequest, outcome: str) -> Message:
+    """Replaces the mentor's request message once it is answered, so its buttons go away."""
+    return {"replace_original": True, "text": outcome, "blocks": [section(outcome)]}
+
+
+def _next_match_button(request: MentorRequest) -> dict[str, Any]:
+    query = request.topic_query or ", ".join(request.mentee.topic_names(TopicKind.SOUGHT))
+    return actions(
+        button("Find another mentor", ids.FIND_AGAIN_ACTION, find_value(query), style="primary")
+    )
+
+
+def build_request_declined(request: MentorRequest) -> Message:
+    name = escape(request.mentor.name)
+    text = (
+        f"*{name}* can't take you on right now. That's about their time, not about you, and "
+        "asking was the right move."
+    )
+    blocks = [section(text)]
+    if request.decline_reason:
+        blocks.append(section(f"They added:\n{quote(request.decline_reason)}"))
+    blocks.append(section("Other mentors offer the same topics. Want to see who?"))
+    blocks.append(_next_match_button(request))
+    return {"text": f"{request.mentor.name} can't take you on right now.", "blocks": blocks}
+
+
+def build_request_expired(request: MentorRequest) -> Message:
+    name = escape(request.mentor.name)
+    text = (
+        f"Your request to *{name}* got no answer in time, so I've closed it. Busy weeks "
+        "happen; another mentor may be free now."
+    )
+    return {
+        "text": f"Your request to {request.mentor.name} expired.",
+        "blocks": [section(text), _next_match_button(request)],
+    }
+
+
+def build_introduction(pairing: Pairing) -> Message:
+    mentor, mentee = pairing.mentor, pairing.mentee
+    topics = pairing.request.topic_query if pairing.request else ""
+    about = f" on *{escape(topics)}*" if topics else ""
+    head = (
+        f":wave: <@{mentor.slack_user_id}>, meet <@{mentee.slack_user_id}>. "
+        f"{escape(mentor.name)} has agreed to mentor {escape(mentee.name)}{about}."
+    )
+    prepare = (
+        "*Before your first session*\n"
+        f"• {escape(mentee.name)}: reread your goals and write down the three questions you most "
+        "want answered.\n"
+        f"• {escape(mentor.name)}: read the goals below and think of one story from your own path "
+        "that fits.\n"
+        "• Both: agree a time that suits you both and book it here."
+    )
+    lines = []
+    if mentee.goals:
+        lines.append(f"*{escape(mentee.name)}'s goals*\n{quote(_short(mentee.goals, 600))}")
+    if mentor.background or mentor.experience:
+        about_mentor = " ".join(t for t in (mentor.background, mentor.experience) if t)
+        lines.append(f"*{escape(mentor.name)}'s background*\n{quote(_short(about_mentor, 600))}")
+    blocks = [section(head), section(prepare)]
+    blocks.extend(section(line) for line in lines)
+    blocks.append(
+        actions(
+            button(
+                "Schedule our first session",
+                ids.SCHEDULE_SESSION_ACTION,
+                str(pairing.id),
+                style="primary",
+            )
+        )
+    )
+    return {"text": f"{mentor.name}, meet {mentee.name}.", "blocks": blocks}
+
+
+def build_partners(partners: list[Member], role: str) -> Message:
+    """`role` is what the partners are to the reader: "mentors" or "mentees"."""
+    if not partners:
+        nudge = (
+            "Try `/mentor find` with a topic."
+            if role == "mentors"
+            else "When someone asks you for an intro, you'll get a DM to accept or decline."
+        )
+        text = f"You have no {role} right now. {nudge}"
+        return {"response_type": "ephemeral", "text": text}
+    lines = [f"*Your {role}*"]
+    for partner in partners:
+        topics = partner.topic_names(TopicKind.OFFERED if role == "mentors" else TopicKind.SOUGHT)
+        detail = f" · {', '.join(escape(t) for t in topics)}" if topics else ""
+        lines.append(f"• <@{partner.slack_user_id}>{detail}")
+    return {"response_type": "ephemeral", "text": "\n".join(lines)}
+
+
+def build_note(text: str) -> Message:
+    """A short ephemeral answer: confirmations, refusals, next steps."""
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}

@@ -6,6 +6,7 @@ from typing import Any
 
 from bot import ids
 from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Member, TopicKind
+from bot.mrkdwn import escape
 from bot.profiles import MAX_TEXT
 from bot.topics import MAX_TOPICS
 
@@ -159,3 +160,104 @@ def _option(text: str, value: str) -> dict[str, Any]:
 
 def _topics(member: Member | None, kind: TopicKind) -> str:
     return ", ".join(member.topic_names(kind)) if member else ""
+
+
+def build_goals_modal(member: Member | None, query: str, private_metadata: str) -> View:
+    """Before searching: what does this person want from mentoring, and on which topics?"""
+    topics = query or _topics(member, TopicKind.SOUGHT)
+    return {
+        "type": "modal",
+        "callback_id": ids.GOALS_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("What do you want?"),
+        "submit": plain("Find mentors"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "The best mentoring starts with knowing what you want from it. "
+                    "Mentors read this when you ask them for an intro.",
+                },
+            },
+            text_input(
+                ids.GOALS_BLOCK,
+                ids.GOALS_ACTION,
+                "What do you want to learn or get better at, and why?",
+                initial=member.goals if member else "",
+                placeholder="I want to give my first conference talk next spring, because…",
+                multiline=True,
+                optional=False,
+            ),
+            text_input(
+                ids.GOALS_TOPICS_BLOCK,
+                ids.GOALS_TOPICS_ACTION,
+                "Topics",
+                initial=topics,
+                placeholder="public speaking, storytelling",
+                hint=f"Separate topics with commas, up to {MAX_TOPICS}.",
+                optional=False,
+                max_length=600,
+            ),
+        ],
+    }
+
+
+def build_intro_modal(mentor: Member, private_metadata: str) -> View:
+    """The short note that turns 'I'd like a mentor' into a real ask."""
+    return {
+        "type": "modal",
+        "callback_id": ids.INTRO_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Ask for an intro"),
+        "submit": plain("Send request"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"*{escape(mentor.name)}* will see your note, your goals and your "
+                    "background, and can accept or say not now.",
+                },
+            },
+            text_input(
+                ids.INTRO_NOTE_BLOCK,
+                ids.INTRO_NOTE_ACTION,
+                "Your note",
+                placeholder="Why them, and what you hope to learn. Three or four sentences.",
+                multiline=True,
+                optional=False,
+            ),
+        ],
+    }
+
+
+def build_decline_modal(mentee_name: str, private_metadata: str) -> View:
+    return {
+        "type": "modal",
+        "callback_id": ids.DECLINE_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Not now"),
+        "submit": plain("Send"),
+        "close": plain("Back"),
+        "blocks": [
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": f"I'll let *{escape(mentee_name)}* know kindly and point them to "
+                    "other mentors. A word from you is optional but appreciated.",
+                },
+            },
+            text_input(
+                ids.DECLINE_REASON_BLOCK,
+                ids.DECLINE_REASON_ACTION,
+                "A kind word (optional)",
+                placeholder="My calendar is full until spring, but good luck with the talk!",
+                multiline=True,
+                max_length=500,
+            ),
+        ],
+    }

@@ -149,6 +149,7 @@ class Member(Base):
     topics: Mapped[list[MemberTopic]] = relationship(
         back_populates="member", cascade="all, delete-orphan", lazy="selectin"
     )
+    workspace: Mapped[Workspace] = relationship(lazy="joined", innerjoin=True)
 
     @property
     def name(self) -> str:
@@ -201,14 +202,18 @@ class MentorRequest(Base):
     mentee_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     mentor_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
     note: Mapped[str] = mapped_column(Text)
+    # The topic words the mentee searched for, so "find the next match" can search again.
+    topic_query: Mapped[str] = mapped_column(String(200), default="", server_default="")
     status: Mapped[RequestStatus] = mapped_column(
         _status(RequestStatus, "request_status"), default=RequestStatus.PENDING
     )
     decline_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
-    reminded_at: Mapped[datetime | None]
     responded_at: Mapped[datetime | None]
+
+    mentee: Mapped[Member] = relationship(foreign_keys=[mentee_id])
+    mentor: Mapped[Member] = relationship(foreign_keys=[mentor_id])
 
 
 class Pairing(Base):
@@ -237,9 +242,12 @@ class Pairing(Base):
     status: Mapped[PairingStatus] = mapped_column(
         _status(PairingStatus, "pairing_status"), default=PairingStatus.ACTIVE
     )
-    group_channel_id: Mapped[str | None] = mapped_column(String(32))
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+
+    mentor: Mapped[Member] = relationship(foreign_keys=[mentor_id])
+    mentee: Mapped[Member] = relationship(foreign_keys=[mentee_id])
+    request: Mapped[MentorRequest | None] = relationship()
 
 
 class Meeting(Base):
@@ -326,8 +334,10 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_message"
     __table_args__ = (
         CheckConstraint(
-            "recipient_member_id IS NOT NULL OR recipient_channel_id IS NOT NULL",
-            name="has_recipient",
+            "CASE WHEN recipient_member_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN recipient_channel_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN recipient_group IS NULL THEN 0 ELSE 1 END = 1",
+            name="one_recipient",
         ),
         Index("ix_outbox_message_status_due", "status", "due_at"),
     )
@@ -338,6 +348,8 @@ class OutboxMessage(Base):
         ForeignKey("member.id", ondelete="CASCADE"), index=True
     )
     recipient_channel_id: Mapped[str | None] = mapped_column(String(32))
+    # Slack user ids, comma-separated: a group DM opened at send time (a pair's introduction).
+    recipient_group: Mapped[str | None] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     subject_type: Mapped[str | None] = mapped_column(String(20))
     subject_id: Mapped[int | None]
@@ -368,3 +380,30 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Block(Base):
+    """Someone who does not want to be matched with another person, in either direction."""
+
+    __tablename__ = "block"
+    __table_args__ = (UniqueConstraint("blocker_id", "blocked_id", name="uq_block_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
+class Wish(Base):
+    """'Tell me when someone offers this': a mentee waiting for a topic nobody offers yet."""
+
+    __tablename__ = "wish"
+    __table_args__ = (UniqueConstraint("member_id", "topic_key", name="uq_wish_member_topic"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    topic_key: Mapped[str] = mapped_column(String(60), index=True)
+    topic_name: Mapped[str] = mapped_column(String(60))
+    created_at: Mapped[datetime]
+    notified_at: Mapped[datetime | None]

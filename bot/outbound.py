@@ -1,22 +1,11 @@
-"""What each kind of outbox message says, rendered at send time from the current state.
+"""Every kind of outbox message and the renderer that writes it at send time.
 
-Features register a renderer per kind with `@renders("kind")`; the delivery tick looks it up.
+Each feature module keeps its own renderers; this is the one table the delivery tick reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
+from bot import intros, wishes
 from bot.outbox import Renderer
 
-RENDERERS: dict[str, Renderer] = {}
-
-
-def renders(kind: str) -> Callable[[Renderer], Renderer]:
-    def register(function: Renderer) -> Renderer:
-        if kind in RENDERERS:
-            raise ValueError(f"two renderers for outbox kind {kind!r}")
-        RENDERERS[kind] = function
-        return function
-
-    return register
+RENDERERS: dict[str, Renderer] = {**intros.RENDERERS, **wishes.RENDERERS}

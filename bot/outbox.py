@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,9 +73,9 @@ class Delivery:
 
     id: int
     workspace_id: int
-    channel_id: str | None
-    user_id: str | None
-    member_id: int | None
+    channel_id: str | None  # known channel, or None: open a DM with `users` first
+    users: str | None  # one Slack user id, or several (comma-separated) for a group DM
+    member_id: int | None  # set when the DM channel, once opened, should be cached
     message: Outgoing
 
 
@@ -89,13 +89,17 @@ def enqueue(
     now: datetime,
     member_id: int | None = None,
     channel_id: str | None = None,
+    group: Sequence[str] | None = None,
     subject: tuple[str, int] | None = None,
     urgent: bool = False,
     solicited: bool = False,
 ) -> bool:
-    """Add a message unless one with this dedupe key exists; True when it was added."""
-    if (member_id is None) == (channel_id is None):
-        raise ValueError("a message goes to exactly one member or one channel")
+    """Add a message unless one with this dedupe key exists; True when it was added.
+
+    The recipient is one member (their DM), one channel, or a group of Slack users (a group DM).
+    """
+    if [member_id, channel_id, group].count(None) != 2:
+        raise ValueError("a message goes to exactly one member, channel or group")
     subject_type, subject_id = subject if subject else (None, None)
     return insert_or_ignore(
         session,
@@ -103,6 +107,7 @@ def enqueue(
         workspace_id=workspace_id,
         recipient_member_id=member_id,
         recipient_channel_id=channel_id,
+        recipient_group=",".join(group) if group else None,
         kind=kind,
         subject_type=subject_type,
         subject_id=subject_id,
@@ -224,11 +229,15 @@ def prepare(
         member.id: member
         for member in session.scalars(select(Member).where(Member.id.in_(member_ids)))
     }
+    group_zones = _group_zones(session, rows)
     sent_today = _nudges_sent_today(session, members.values(), now)
     sendable: list[OutboxMessage] = []
     for row in rows:
         member = members.get(row.recipient_member_id) if row.recipient_member_id else None
-        later = _when_allowed(row, member, now, quiet_hours, daily_limit, sent_today)
+        if row.recipient_group:
+            later = _when_all_awake(now, group_zones.get(row.id, []), quiet_hours)
+        else:
+            later = _when_allowed(row, member, now, quiet_hours, daily_limit, sent_today)
         if later is not None:
             _release(row, due_at=later)
         else:
@@ -259,7 +268,7 @@ def prepare(
                 id=row.id,
                 workspace_id=row.workspace_id,
                 channel_id=row.recipient_channel_id or (member.dm_channel_id if member else None),
-                user_id=member.slack_user_id if member else None,
+                users=member.slack_user_id if member else row.recipient_group,
                 member_id=member.id if member else None,
                 message=outcome,
             )
@@ -286,6 +295,41 @@ def _when_allowed(
     if not row.urgent and sent_today[member.id] >= daily_limit:
         return start_of_next_day(now, member.tz, quiet_hours)
     return None
+
+
+def _group_zones(session: Session, rows: list[OutboxMessage]) -> dict[int, list[str]]:
+    """Each group row's members' time zones, from one query."""
+    wanted: dict[tuple[int, str], list[int]] = defaultdict(list)
+    for row in rows:
+        for user_id in (row.recipient_group or "").split(","):
+            if user_id:
+                wanted[(row.workspace_id, user_id)].append(row.id)
+    if not wanted:
+        return {}
+    found = session.execute(
+        select(Member.workspace_id, Member.slack_user_id, Member.tz).where(
+            Member.slack_user_id.in_({user_id for _, user_id in wanted})
+        )
+    )
+    zones: dict[int, list[str]] = defaultdict(list)
+    for workspace_id, user_id, tz in found:
+        for row_id in wanted.get((workspace_id, user_id), []):
+            zones[row_id].append(tz)
+    return zones
+
+
+def _when_all_awake(
+    now: datetime, zones: list[str], quiet_hours: QuietHours | None
+) -> datetime | None:
+    """The first moment outside everyone's quiet hours: a group DM notifies every member."""
+    moment = now
+    for _ in range(len(zones) + 1):
+        later = max([next_allowed(moment, tz, quiet_hours) for tz in zones], default=moment)
+        if later == moment:
+            return None if moment == now else moment
+        moment = later
+    # Zones whose quiet windows never all open at once: send at the first member's morning.
+    return next_allowed(now, zones[0], quiet_hours)
 
 
 def _nudges_sent_today(

@@ -12,6 +12,7 @@ from bot.errors import InvalidInput
 from bot.members import member_for
 from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Member, MemberTopic, TopicKind
 from bot.topics import TopicListError, TopicName, parse_topics, resolve_topics
+from bot.wishes import fulfil_wishes
 
 MAX_TEXT = 1000
 
@@ -132,6 +133,7 @@ def save_profile(
     )
     session.flush()
     session.refresh(member, ["topics"])
+    fulfil_wishes(session, member, now)
     return member
 
 

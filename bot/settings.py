@@ -52,6 +52,8 @@ class Settings:
     followup_delay_minutes: int = 10080
     delivery_tick_seconds: int = 5
     daily_nudge_limit: int = 3
+    request_expiry_days: int = 5
+    request_reminder_days: int = 3
     quiet_hours: QuietHours | None = QuietHours(time(20, 0), time(8, 0))
     log_level: str = "INFO"
 
@@ -85,6 +87,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
             "Use an app-level token with the connections:write scope (it starts with xapp-), "
             "or unset it to serve HTTP instead of Socket Mode.",
         )
+    expiry = env.integer("REQUEST_EXPIRY_DAYS", 5, 1, 60)
+    reminder = env.integer("REQUEST_REMINDER_DAYS", 3, 1, 59)
+    if reminder >= expiry:
+        raise ConfigError(
+            "REQUEST_REMINDER_DAYS",
+            f"is {reminder}, not before the expiry on day {expiry}",
+            "Set it below REQUEST_EXPIRY_DAYS, or unset both.",
+        )
     return Settings(
         slack_bot_token=token or "",
         slack_signing_secret=secret or "",
@@ -100,6 +110,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
         followup_delay_minutes=env.integer("FOLLOWUP_DELAY_MINUTES", 10080, 0, 60 * 24 * 60),
         delivery_tick_seconds=env.integer("DELIVERY_TICK_SECONDS", 5, 1, 3600),
         daily_nudge_limit=env.integer("DAILY_NUDGE_LIMIT", 3, 1, 50),
+        request_expiry_days=expiry,
+        request_reminder_days=reminder,
         quiet_hours=env.quiet_hours("QUIET_HOURS"),
         log_level=env.log_level("LOG_LEVEL"),
     )

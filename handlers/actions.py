@@ -2,22 +2,66 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import ids
+from bot.errors import MentorCoachError
+from bot.finding import wanted_topics
+from bot.intros import accept_request, mentor_to_ask, request_to_answer, withdraw_request
+from bot.members import member_for
+from bot.messages import build_note, build_request_answered, build_wish_saved, build_withdrawn
+from bot.modals import build_decline_modal, build_intro_modal
+from bot.wishes import make_wishes
 from handlers import Deps
+from handlers.commands import show_matches
 from handlers.directory import sync_member
+from handlers.home import publish_home
 from handlers.profile import open_profile_modal
+
+
+def button_value(body: dict[str, Any]) -> str:
+    return str((body.get("actions") or [{}])[0].get("value") or "")
+
+
+def search_value(body: dict[str, Any]) -> dict[str, Any]:
+    """The search a button carries; a forged or broken value is just an empty search."""
+    try:
+        value = json.loads(button_value(body))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def request_id(body: dict[str, Any]) -> int:
+    value = button_value(body)
+    return int(value) if value.isdigit() else 0
+
+
+def who(body: dict[str, Any]) -> tuple[str, str]:
+    return body["user"]["team_id"], body["user"]["id"]
+
+
+def tell(
+    body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps, message: dict[str, Any]
+) -> None:
+    """Answer the clicker where they clicked; Home tab clicks have no response_url, so DM them."""
+    if body.get("response_url"):
+        respond(**message)
+        return
+    client.chat_postMessage(channel=body["user"]["id"], text=message["text"])
+    if (body.get("view") or {}).get("type") == "home":
+        publish_home(client, deps, *who(body))
 
 
 def register(app: App, deps: Deps) -> None:
     @app.action(ids.OPEN_PROFILE_ACTION)
     def handle_open_profile(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        team_id, user_id = who(body)
         open_profile_modal(
             client,
             deps,
@@ -27,3 +71,98 @@ def register(app: App, deps: Deps) -> None:
             response_url=body.get("response_url"),
         )
         sync_member(client, deps, team_id, user_id)
+
+    @app.action(ids.FIND_MORE_ACTION)
+    @app.action(ids.FIND_AGAIN_ACTION)
+    def handle_find_more(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        search = search_value(body)
+        page = search.get("p", 0)
+        show_matches(
+            client,
+            deps,
+            respond,
+            team_id=who(body)[0],
+            user_id=who(body)[1],
+            query=str(search.get("q", ""))[:200],
+            trigger_id=body.get("trigger_id"),
+            response_url=body.get("response_url"),
+            page=page if isinstance(page, int) else 0,
+        )
+
+    @app.action(ids.ASK_INTRO_ACTION)
+    def handle_ask_intro(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        search = search_value(body)
+        mentor_id = search.get("m") if isinstance(search.get("m"), int) else 0
+        try:
+            with deps.sessions.begin() as session:
+                mentor = mentor_to_ask(session, who(body)[0], mentor_id)
+                metadata = {"m": mentor.id, "q": search.get("q", ""), "r": body.get("response_url")}
+                view = build_intro_modal(mentor, json.dumps(metadata))
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.WISH_ACTION)
+    def handle_wish(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        team_id, user_id = who(body)
+        with deps.sessions.begin() as session:
+            member = member_for(session, team_id, user_id, deps.clock())
+            names = wanted_topics(member, str(search_value(body).get("q", "")))
+            make_wishes(session, team_id, user_id, names, deps.clock())
+        tell(body, respond, client, deps, build_wish_saved(list(names)))
+
+    @app.action(ids.ACCEPT_REQUEST_ACTION)
+    def handle_accept(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        team_id, user_id = who(body)
+        try:
+            with deps.sessions.begin() as session:
+                accepted = accept_request(session, request_id(body), team_id, user_id, deps.clock())
+                name = accepted.request.mentee.name
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        outcome = (
+            f":white_check_mark: You accepted {name}'s request. I've introduced you both in a "
+            "group DM, with a few things to do before your first session."
+        )
+        tell(body, respond, client, deps, build_request_answered(accepted.request, outcome))
+
+    @app.action(ids.DECLINE_REQUEST_ACTION)
+    def handle_decline(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        team_id, user_id = who(body)
+        try:
+            with deps.sessions.begin() as session:
+                request = request_to_answer(session, request_id(body), team_id, user_id)
+                metadata = json.dumps({"id": request.id, "r": body.get("response_url")})
+                view = build_decline_modal(request.mentee.name, metadata)
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.WITHDRAW_REQUEST_ACTION)
+    def handle_withdraw(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        try:
+            with deps.sessions.begin() as session:
+                request = withdraw_request(
+                    session, request_id(body), team_id, user_id, deps.clock()
+                )
+                message = build_withdrawn(request)
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        tell(body, respond, client, deps, message)

@@ -2,54 +2,189 @@
 
 from __future__ import annotations
 
+import html
+import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import ids
-from bot.messages import build_help, build_unknown_subcommand
+from bot.errors import MentorCoachError
+from bot.finding import NeedsGoals, find_mentors
+from bot.members import find_member
+from bot.messages import (
+    build_find_results,
+    build_help,
+    build_note,
+    build_partners,
+    build_unknown_subcommand,
+)
+from bot.modals import build_goals_modal
+from bot.partners import block, list_partners, unblock
 from handlers import Deps
 from handlers.directory import sync_member
 from handlers.profile import open_profile_modal
 
-Subcommand = Callable[[Ack, dict[str, Any], WebClient, Deps, str], None]
+# With should_escape on (manifest.yml), Slack sends a mention as <@U123|name>.
+MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+
+
+@dataclass(frozen=True)
+class Slash:
+    """One /mentor invocation, parsed: who, what they typed after the subcommand, how to answer."""
+
+    ack: Ack
+    respond: Respond
+    client: WebClient
+    deps: Deps
+    team_id: str
+    user_id: str
+    trigger_id: str
+    response_url: str | None
+    word: str
+    rest: str
+
+    def reply(self, message: dict[str, Any]) -> None:
+        """Answer in the ack itself: fastest, and only the person who typed it sees it."""
+        self.ack(**{k: v for k, v in message.items() if k in ("text", "blocks", "response_type")})
 
 
 def register(app: App, deps: Deps) -> None:
     @app.command(ids.COMMAND)
-    def handle_mentor_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
-        word, _, rest = command.get("text", "").strip().partition(" ")
-        route = ROUTES.get(word.lower(), handle_unknown)
-        route(ack, command, client, deps, rest.strip())
-        sync_member(client, deps, command["team_id"], command["user_id"])
+    def handle_mentor_command(
+        ack: Ack, respond: Respond, command: dict[str, Any], client: WebClient
+    ) -> None:
+        word, _, rest = html.unescape(command.get("text", "")).strip().partition(" ")
+        slash = Slash(
+            ack=ack,
+            respond=respond,
+            client=client,
+            deps=deps,
+            team_id=command["team_id"],
+            user_id=command["user_id"],
+            trigger_id=command["trigger_id"],
+            response_url=command.get("response_url"),
+            word=word,
+            rest=rest.strip(),
+        )
+        ROUTES.get(word.lower(), handle_unknown)(slash)
+        sync_member(client, deps, slash.team_id, slash.user_id)
 
 
-def handle_help(
-    ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps, rest: str
-) -> None:
-    ack(**build_help())
+def handle_help(slash: Slash) -> None:
+    slash.reply(build_help())
 
 
-def handle_unknown(
-    ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps, rest: str
-) -> None:
-    ack(**build_unknown_subcommand(command.get("text", "").strip().split(" ", 1)[0]))
+def handle_unknown(slash: Slash) -> None:
+    slash.reply(build_unknown_subcommand(slash.word))
 
 
-def handle_profile(
-    ack: Ack, command: dict[str, Any], client: WebClient, deps: Deps, rest: str
-) -> None:
-    ack()
+def handle_profile(slash: Slash) -> None:
+    slash.ack()
     open_profile_modal(
-        client,
-        deps,
-        trigger_id=command["trigger_id"],
-        team_id=command["team_id"],
-        user_id=command["user_id"],
-        response_url=command.get("response_url"),
+        slash.client,
+        slash.deps,
+        trigger_id=slash.trigger_id,
+        team_id=slash.team_id,
+        user_id=slash.user_id,
+        response_url=slash.response_url,
     )
 
 
-ROUTES: dict[str, Subcommand] = {"": handle_help, "help": handle_help, "profile": handle_profile}
+def handle_find(slash: Slash) -> None:
+    slash.ack()
+    show_matches(
+        slash.client,
+        slash.deps,
+        slash.respond,
+        team_id=slash.team_id,
+        user_id=slash.user_id,
+        query=slash.rest,
+        trigger_id=slash.trigger_id,
+        response_url=slash.response_url,
+    )
+
+
+def show_matches(
+    client: WebClient,
+    deps: Deps,
+    respond: Respond,
+    *,
+    team_id: str,
+    user_id: str,
+    query: str,
+    trigger_id: str | None,
+    response_url: str | None,
+    page: int = 0,
+) -> None:
+    """Answer with ranked mentors; someone with no goals yet is asked for them first."""
+    sync_member(client, deps, team_id, user_id)
+    try:
+        with deps.sessions.begin() as session:
+            message = build_find_results(
+                find_mentors(session, team_id, user_id, query, deps.clock(), page)
+            )
+    except NeedsGoals:
+        with deps.sessions.begin() as session:
+            member = find_member(session, team_id, user_id)
+            metadata = json.dumps({"response_url": response_url, "q": query[:200]})
+            view = build_goals_modal(member, query, metadata)
+        if trigger_id:
+            client.views_open(trigger_id=trigger_id, view=view)
+        else:
+            respond(**build_note("First, tell me what you want: try `/mentor find <topic>`."))
+        return
+    respond(**message)
+
+
+def handle_partners(slash: Slash) -> None:
+    role = slash.word.lower()
+    with slash.deps.sessions.begin() as session:
+        partners = list_partners(session, slash.team_id, slash.user_id, role, slash.deps.clock())
+        message = build_partners(partners, role)
+    slash.reply(message)
+
+
+def _blocking(action: Callable[..., bool], done: str, already: str) -> Callable[[Slash], None]:
+    def handle(slash: Slash) -> None:
+        mention = MENTION.match(slash.rest)
+        if not mention:
+            usage = f"Mention one person, like `{ids.COMMAND} {slash.word.lower()} @name`."
+            slash.reply(build_note(usage))
+            return
+        target = mention.group(1)
+        try:
+            with slash.deps.sessions.begin() as session:
+                changed = action(session, slash.team_id, slash.user_id, target, slash.deps.clock())
+        except MentorCoachError as error:
+            slash.reply(build_note(str(error)))
+            return
+        slash.reply(build_note((done if changed else already).format(who=f"<@{target}>")))
+
+    return handle
+
+
+handle_block = _blocking(
+    block,
+    "Done: you and {who} won't be matched or get requests from each other. "
+    "Undo it with `/mentor unblock`.",
+    "{who} was already blocked.",
+)
+handle_unblock = _blocking(
+    unblock, "Done: {who} is unblocked.", "You hadn't blocked {who}, so nothing changed."
+)
+
+ROUTES: dict[str, Callable[[Slash], None]] = {
+    "": handle_help,
+    "help": handle_help,
+    "profile": handle_profile,
+    "find": handle_find,
+    "mentors": handle_partners,
+    "mentees": handle_partners,
+    "block": handle_block,
+    "unblock": handle_unblock,
+}

@@ -9,12 +9,11 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
-from bot.home import build_home
 from bot.inbox import first_delivery
-from bot.members import member_for
 from bot.messages import build_dm_reply
 from handlers import Deps
 from handlers.directory import sync_member
+from handlers.home import publish_home
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +37,7 @@ def register(app: App, deps: Deps) -> None:
             return
         team_id, user_id = body["team_id"], event["user"]
         sync_member(client, deps, team_id, user_id)
-        with deps.sessions.begin() as session:
-            home = build_home(member_for(session, team_id, user_id, deps.clock()))
-        client.views_publish(user_id=user_id, view=home)
+        publish_home(client, deps, team_id, user_id)
 
     @app.event({"type": "message", "subtype": None}, matchers=[is_direct_message])
     def handle_direct_message(

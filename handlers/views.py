@@ -10,15 +10,20 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot import ids
-from bot.errors import InvalidInput
-from bot.home import build_home
-from bot.messages import build_profile_saved
+from bot.errors import InvalidInput, MentorCoachError
+from bot.finding import GoalsForm, save_goals
+from bot.intros import decline_request, request_intro
+from bot.messages import build_profile_saved, build_request_answered, build_request_sent
 from bot.profiles import ProfileForm, save_profile, validate_profile
 from handlers import Deps
+from handlers.commands import show_matches
 from handlers.directory import sync_member
+from handlers.home import publish_home
 
 
 def register(app: App, deps: Deps) -> None:
+    register_find(app, deps)
+
     @app.view(ids.PROFILE_CALLBACK)
     def handle_profile_submission(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
@@ -32,12 +37,13 @@ def register(app: App, deps: Deps) -> None:
         team_id, user_id = body["user"]["team_id"], body["user"]["id"]
         sync_member(client, deps, team_id, user_id)
         with deps.sessions.begin() as session:
-            member = save_profile(session, team_id, user_id, profile, deps.clock())
-            reply, home = build_profile_saved(member), build_home(member)
+            reply = build_profile_saved(
+                save_profile(session, team_id, user_id, profile, deps.clock())
+            )
         response_url = json.loads(view.get("private_metadata") or "{}").get("response_url")
         if response_url:
             WebhookClient(response_url).send_dict(reply)
-        client.views_publish(user_id=user_id, view=home)
+        publish_home(client, deps, team_id, user_id)
 
 
 def profile_form(values: dict[str, dict[str, Any]]) -> ProfileForm:
@@ -59,3 +65,107 @@ def profile_form(values: dict[str, dict[str, Any]]) -> ProfileForm:
         experience=typed(ids.PROFILE_EXPERIENCE_BLOCK, ids.PROFILE_EXPERIENCE_ACTION),
         capacity=typed(ids.PROFILE_CAPACITY_BLOCK, ids.PROFILE_CAPACITY_ACTION),
     )
+
+
+def metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def typed(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
+    return ((view["state"]["values"].get(block_id) or {}).get(action_id) or {}).get("value")
+
+
+def reply_to(url: str | None, message: dict[str, Any]) -> None:
+    """Answer through the response_url of the message or command the modal was opened from."""
+    if url:
+        WebhookClient(url).send_dict(message)
+
+
+def register_find(app: App, deps: Deps) -> None:
+    @app.view(ids.GOALS_CALLBACK)
+    def handle_goals_submission(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        form = GoalsForm(
+            goals=typed(view, ids.GOALS_BLOCK, ids.GOALS_ACTION),
+            topics=typed(view, ids.GOALS_TOPICS_BLOCK, ids.GOALS_TOPICS_ACTION),
+        )
+        try:
+            with deps.sessions.begin() as session:
+                save_goals(session, team_id, user_id, form, deps.clock())
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        ack()
+        url = metadata(view).get("response_url")
+        show_matches(
+            client,
+            deps,
+            lambda **message: reply_to(url, message),
+            team_id=team_id,
+            user_id=user_id,
+            query=form.topics or "",
+            trigger_id=None,
+            response_url=url,
+        )
+
+    @app.view(ids.INTRO_CALLBACK)
+    def handle_intro_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        meta = metadata(view)
+        try:
+            with deps.sessions.begin() as session:
+                request = request_intro(
+                    session,
+                    team_id,
+                    user_id,
+                    meta.get("m") if isinstance(meta.get("m"), int) else 0,
+                    typed(view, ids.INTRO_NOTE_BLOCK, ids.INTRO_NOTE_ACTION) or "",
+                    str(meta.get("q") or ""),
+                    deps.settings,
+                    deps.clock(),
+                )
+                message = build_request_sent(request)
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        except MentorCoachError as error:
+            ack(response_action="errors", errors={ids.INTRO_NOTE_BLOCK: str(error)})
+            return
+        ack()
+        reply_to(meta.get("r"), message)
+
+    @app.view(ids.DECLINE_CALLBACK)
+    def handle_decline_submission(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        meta = metadata(view)
+        try:
+            with deps.sessions.begin() as session:
+                request = decline_request(
+                    session,
+                    meta.get("id") if isinstance(meta.get("id"), int) else 0,
+                    team_id,
+                    user_id,
+                    typed(view, ids.DECLINE_REASON_BLOCK, ids.DECLINE_REASON_ACTION),
+                    deps.clock(),
+                )
+                name = request.mentee.name
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        except MentorCoachError as error:
+            ack(response_action="errors", errors={ids.DECLINE_REASON_BLOCK: str(error)})
+            return
+        ack()
+        outcome = f"You said not now to {name}. I've let them know kindly and shown them others."
+        if meta.get("r"):
+            reply_to(meta["r"], build_request_answered(request, outcome))
+        else:  # declined from the Home tab
+            publish_home(client, deps, team_id, user_id)

@@ -7,7 +7,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot import ids
 from bot.settings import Settings
@@ -17,19 +17,23 @@ from sandbox.settle import TrackingExecutor
 from sandbox.slack_api import FakeSlack
 from sandbox.transcript import render_timeline
 
+if TYPE_CHECKING:
+    from scheduler.delivery import Deliverer
+
 SIGNING_SECRET = "demo-signing-secret"
 DEMO_START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 PEOPLE = [
-    ("Amara", "Amara Okafor", "Africa/Lagos", "a product lead who loves public speaking"),
+    ("Amara", "Amara Okafor", "Africa/Lagos", "a product lead and conference speaker"),
     ("Kenji", "Kenji Watanabe", "Asia/Tokyo", "an engineer preparing his first conference talk"),
-    ("Lucía", "Lucía Fernández", "America/Sao_Paulo", "a designer curious about the bot"),
+    ("Lucía", "Lucía Fernández", "America/Sao_Paulo", "a design lead who mentors on presenting"),
 ]
 
 
 def run_demo(out: TextIO = sys.stdout) -> int:
     """Start everything on loopback, play the scenario, print what each person saw."""
     import app as wiring
+    from scheduler.delivery import Deliverer, make_delivery_client
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     with tempfile.TemporaryDirectory(prefix="mentor-coach-demo-") as folder:
@@ -48,12 +52,13 @@ def run_demo(out: TextIO = sys.stdout) -> int:
             server = wiring.serve_http(bot, engine, 0, host="127.0.0.1")
             events_url = f"http://127.0.0.1:{server.server_port}{wiring.EVENTS_PATH}"
             driver = SlackDriver(slack, events_url, SIGNING_SECRET, settle=executor.wait_idle)
+            deliverer = Deliverer(settings, sessions, make_delivery_client(settings), clock)
             try:
                 people = {
                     name: slack.add_user(name, real_name=real_name, tz=tz)
                     for name, real_name, tz, _ in PEOPLE
                 }
-                play(driver, people)
+                play(Story(driver, slack, deliverer), people)
                 _print_story(out, events_url, slack)
             finally:
                 server.shutdown()
@@ -63,24 +68,23 @@ def run_demo(out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def play(driver: SlackDriver, people: dict[str, str]) -> None:
-    """The story so far: help, a mentee's profile (with a slip), a mentor's profile from Home."""
+class Story:
+    """The driver and the delivery tick, run by hand so that the story reads in order."""
+
+    def __init__(self, driver: SlackDriver, slack: FakeSlack, deliverer: Deliverer) -> None:
+        self.driver, self.slack, self.deliverer = driver, slack, deliverer
+
+    def tick(self) -> None:
+        self.slack.narrate("the delivery tick sends what is due")
+        self.deliverer.run_due()
+
+
+def play(story: Story, people: dict[str, str]) -> None:
+    """Profiles, then Find: Kenji searches, asks Amara for an intro, she accepts."""
+    driver = story.driver
     kenji, amara, lucia = people["Kenji"], people["Amara"], people["Lucía"]
 
     driver.command(kenji, "")
-    driver.command(kenji, "profile")
-    driver.submit(kenji, {ids.PROFILE_ROLES_ACTION: [], ids.PROFILE_CAPACITY_ACTION: "0"})
-    driver.submit(
-        kenji,
-        {
-            ids.PROFILE_ROLES_ACTION: [ids.ROLE_MENTEE],
-            ids.PROFILE_SOUGHT_ACTION: "Public speaking, leading meetings, public speaking",
-            ids.PROFILE_GOALS_ACTION: "Give my first conference talk next spring without "
-            "freezing up, and run calmer team meetings.",
-            ids.PROFILE_BACKGROUND_ACTION: "Backend engineer, four years at the company.",
-            ids.PROFILE_CAPACITY_ACTION: "2",
-        },
-    )
 
     driver.open_home(amara)
     driver.click(amara, text="Set up my profile")
@@ -91,11 +95,48 @@ def play(driver: SlackDriver, people: dict[str, str]) -> None:
             ids.PROFILE_OFFERED_ACTION: "Public speaking, storytelling, career growth",
             ids.PROFILE_BACKGROUND_ACTION: "Product lead; twelve years from support to "
             "product, and a regular conference speaker.",
-            ids.PROFILE_EXPERIENCE_ACTION: "Coached thirty first-time speakers; runs the "
-            "internal talks series.",
+            ids.PROFILE_EXPERIENCE_ACTION: "Coached thirty first-time conference speakers; "
+            "runs the internal talks series.",
             ids.PROFILE_CAPACITY_ACTION: "3",
         },
     )
+    driver.command(lucia, "profile")
+    driver.submit(
+        lucia,
+        {
+            ids.PROFILE_ROLES_ACTION: [ids.ROLE_MENTOR],
+            ids.PROFILE_OFFERED_ACTION: "Presentations, design critique",
+            ids.PROFILE_BACKGROUND_ACTION: "Design lead in São Paulo; teaches a workshop on "
+            "presenting design work.",
+            ids.PROFILE_CAPACITY_ACTION: "2",
+        },
+    )
+
+    driver.command(kenji, "find public speaking")
+    driver.submit(kenji, {ids.GOALS_ACTION: ""})
+    driver.submit(
+        kenji,
+        {
+            ids.GOALS_ACTION: "Give my first conference talk next spring without freezing up, "
+            "and tell the story of our migration so people remember it.",
+        },
+    )
+    # Kenji asks the mentor ranked first.
+    results = story.slack.seen(kenji)[-1].blocks
+    first = next(b["accessory"]["value"] for b in results if "accessory" in b)
+    driver.click(kenji, text="Ask for an intro", value=first)
+    driver.submit(
+        kenji,
+        {
+            ids.INTRO_NOTE_ACTION: "Your talk on the support-to-product journey stuck with me. "
+            "I'm giving my first conference talk in April and would love help with the story "
+            "and with nerves.",
+        },
+    )
+    story.tick()
+    driver.click(amara, text="Accept")
+    story.tick()
+    driver.command(kenji, "mentors")
 
     driver.command(lucia, "mentor-me")
     driver.dm(lucia, "Hi! What can you do?")
@@ -108,5 +149,5 @@ def _print_story(out: TextIO, events_url: str, slack: FakeSlack) -> None:
     for name, real_name, tz, about in PEOPLE:
         out.write(f"  {name} ({real_name}, {tz}): {about}\n")
     out.write("\n")
-    out.write(render_timeline(slack.timeline))
+    out.write(render_timeline(slack.timeline, names=slack.display_names()))
     out.write("\nThe demo is over: everything above went through Slack-shaped HTTP calls.\n")

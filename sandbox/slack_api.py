@@ -457,6 +457,11 @@ class FakeSlack:
             )
         return f"{self.base_url}/response/{token}"
 
+    def narrate(self, text: str) -> None:
+        """A line in the story that nobody in Slack said, such as time passing."""
+        with self._lock:
+            self._timeline.append(TimelineEntry(time.time(), "", "", action=text))
+
     def record_action(self, user_id: str, action: str) -> TimelineMark:
         """Add what a person did to the timeline (e.g. "typed: /mentor profile")."""
         with self._lock:

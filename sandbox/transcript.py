@@ -84,7 +84,8 @@ def render_timeline(
     for entry in entries:
         if entry.seen is None:
             flush()
-            lines.append(f"{entry.user_name} {entry.action}")
+            line = f"{entry.user_name} {entry.action}" if entry.user_name else f"[{entry.action}]"
+            lines.append(line)
         elif pending and _same_sight(pending[-1].seen, entry.seen):
             pending.append(entry)
         else:

@@ -10,6 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.intros import expire_requests
 from bot.models import ProcessedEvent
 from scheduler.delivery import Deliverer
 
@@ -23,6 +24,14 @@ def forget_old_events(sessions: sessionmaker[Session], now: datetime) -> None:
         session.execute(
             delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY)
         )
+
+
+def housekeeping(sessions: sessionmaker[Session], now: datetime) -> None:
+    """State that changes with time alone: requests nobody answered expire."""
+    with sessions.begin() as session:
+        expired = expire_requests(session, now)
+    if expired:
+        logger.info("expired %s unanswered mentor requests", expired)
 
 
 def start_scheduler(
@@ -51,6 +60,14 @@ def start_scheduler(
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        lambda: housekeeping(sessions, clock()),
+        "interval",
+        minutes=1,
+        id="housekeeping",
+        max_instances=1,
+        coalesce=True,
     )
     scheduler.add_job(run_daily, "cron", hour=0, minute=5, id="daily", coalesce=True)
     scheduler.start()

@@ -111,7 +111,7 @@ class Deliverer:
     def _send(self, delivery: outbox.Delivery) -> tuple[str, str]:
         channel = delivery.channel_id
         if channel is None:
-            opened = self.client.conversations_open(users=delivery.user_id)
+            opened = self.client.conversations_open(users=delivery.users)
             channel = opened["channel"]["id"]
         response = self.client.chat_postMessage(
             channel=channel,

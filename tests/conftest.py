@@ -6,7 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +22,8 @@ from bot.settings import Settings
 from migrations import upgrade
 from sandbox import FakeSlack, SlackDriver, TrackingExecutor
 from sandbox.clock import ManualClock
+from scheduler import housekeeping
+from scheduler.delivery import Deliverer, make_delivery_client
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -101,6 +103,17 @@ class Bot:
     database: Database
     clock: ManualClock
     url: str
+    deliverer: Deliverer
+
+    def deliver(self) -> int:
+        """Run the delivery tick until nothing is due; returns how many messages went out."""
+        sent = 0
+        while (report := self.deliverer.tick()).claimed:
+            sent += report.sent
+        return sent
+
+    def housekeeping(self) -> None:
+        housekeeping(self.database.sessions, self.clock())
 
 
 @pytest.fixture
@@ -120,8 +133,13 @@ def bot(database: Database) -> Iterator[Bot]:
         driver = SlackDriver(
             slack, f"{url}/slack/events", SIGNING_SECRET, settle=executor.wait_idle
         )
+        # Quiet hours are tested on their own; here they would only hide what a test sends.
+        delivery_settings = replace(settings, quiet_hours=None, daily_nudge_limit=50)
+        deliverer = Deliverer(
+            delivery_settings, database.sessions, make_delivery_client(delivery_settings), clock
+        )
         try:
-            yield Bot(slack, driver, database, clock, url)
+            yield Bot(slack, driver, database, clock, url, deliverer)
         finally:
             server.shutdown()
             server.server_close()

@@ -46,6 +46,8 @@ def test_every_variable_is_read():
             "FOLLOWUP_DELAY_MINUTES": "60",
             "DELIVERY_TICK_SECONDS": "2",
             "DAILY_NUDGE_LIMIT": "5",
+            "REQUEST_EXPIRY_DAYS": "7",
+            "REQUEST_REMINDER_DAYS": "2",
             "QUIET_HOURS": "21:30-07:15",
             "LOG_LEVEL": "debug",
         }
@@ -60,6 +62,7 @@ def test_every_variable_is_read():
     assert (settings.checkin_delay_minutes, settings.followup_delay_minutes) == (30, 60)
     assert settings.delivery_tick_seconds == 2
     assert settings.daily_nudge_limit == 5
+    assert (settings.request_expiry_days, settings.request_reminder_days) == (7, 2)
     assert settings.quiet_hours == QuietHours(time(21, 30), time(7, 15))
     assert settings.log_level == "DEBUG"
 
@@ -96,6 +99,9 @@ def test_settings_are_frozen():
         ({**TOKENS, "FOLLOWUP_DELAY_MINUTES": "999999999"}, "FOLLOWUP_DELAY_MINUTES"),
         ({**TOKENS, "DELIVERY_TICK_SECONDS": "0"}, "DELIVERY_TICK_SECONDS"),
         ({**TOKENS, "DAILY_NUDGE_LIMIT": "0"}, "DAILY_NUDGE_LIMIT"),
+        ({**TOKENS, "REQUEST_EXPIRY_DAYS": "0"}, "REQUEST_EXPIRY_DAYS"),
+        ({**TOKENS, "REQUEST_REMINDER_DAYS": "x"}, "REQUEST_REMINDER_DAYS"),
+        ({**TOKENS, "REQUEST_REMINDER_DAYS": "5"}, "REQUEST_REMINDER_DAYS"),
         ({**TOKENS, "QUIET_HOURS": "8pm-8am"}, "QUIET_HOURS"),
         ({**TOKENS, "QUIET_HOURS": "24:00-08:00"}, "QUIET_HOURS"),
         ({**TOKENS, "QUIET_HOURS": "08:00-08:00"}, "QUIET_HOURS"),

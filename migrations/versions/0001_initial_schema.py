@@ -142,7 +142,6 @@ def upgrade() -> None:
         sa.Column("decline_reason", sa.Text(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["mentee_id"],
@@ -178,6 +177,7 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.Integer(), nullable=False),
         sa.Column("recipient_member_id", sa.Integer(), nullable=True),
         sa.Column("recipient_channel_id", sa.String(length=32), nullable=True),
+        sa.Column("recipient_group", sa.String(length=200), nullable=True),
         sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("subject_type", sa.String(length=20), nullable=True),
         sa.Column("subject_id", sa.Integer(), nullable=True),
@@ -210,8 +210,10 @@ def upgrade() -> None:
         sa.Column("dedupe_key", sa.String(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "recipient_member_id IS NOT NULL OR recipient_channel_id IS NOT NULL",
-            name=op.f("ck_outbox_message_has_recipient"),
+            "CASE WHEN recipient_member_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN recipient_channel_id IS NULL THEN 0 ELSE 1 END"
+            " + CASE WHEN recipient_group IS NULL THEN 0 ELSE 1 END = 1",
+            name=op.f("ck_outbox_message_one_recipient"),
         ),
         sa.ForeignKeyConstraint(
             ["recipient_member_id"],
@@ -290,7 +292,6 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
-        sa.Column("group_channel_id", sa.String(length=32), nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(

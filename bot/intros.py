@@ -1,0 +1,390 @@
+"""Mentor requests: ask for an intro, accept within capacity, decline kindly, withdraw, expire."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot import ids, messages
+from bot.errors import InvalidInput, MentorCoachError
+from bot.finding import active_mentee_counts, candidate, exclusions_for
+from bot.matching import Seeker, exclusion_reason
+from bot.members import member_for
+from bot.models import (
+    Member,
+    MentorRequest,
+    OutboxMessage,
+    Pairing,
+    PairingStatus,
+    RequestStatus,
+)
+from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue
+from bot.settings import Settings
+
+MAX_PENDING = 3
+NOTE_LIMIT = 1000
+REASON_LIMIT = 500
+
+_EXCLUDED = {
+    "yourself": "That's you! Pick someone else to learn from.",
+    "paused": "{name} has paused mentoring for now. Try another mentor, or ask again later.",
+    "full": "{name} has no free mentee slots right now. Try another mentor.",
+    "partner": "{name} is already your mentor. You can keep working together.",
+    "declined": "{name} said not now recently. Give it a few months, or try another mentor.",
+    "blocked": "You can't send {name} a request.",
+}
+_CLOSED = {
+    RequestStatus.ACCEPTED: "This request was already accepted.",
+    RequestStatus.DECLINED: "This request was already answered with not now.",
+    RequestStatus.EXPIRED: "This request expired before anyone answered it.",
+    RequestStatus.WITHDRAWN: "{mentee} withdrew this request.",
+}
+
+
+class RequestProblem(MentorCoachError):
+    """A request that cannot be made or answered; the message says why and what to do."""
+
+
+def validate_note(raw: str | None) -> str:
+    note = (raw or "").strip()
+    if not note:
+        raise InvalidInput(
+            {ids.INTRO_NOTE_BLOCK: "Add a short note: why this mentor, and what you hope to learn."}
+        )
+    if len(note) > NOTE_LIMIT:
+        raise InvalidInput(
+            {ids.INTRO_NOTE_BLOCK: f"Keep it under {NOTE_LIMIT} characters (it is {len(note)})."}
+        )
+    return note
+
+
+def mentor_to_ask(session: Session, team_id: str, mentor_id: int) -> Member:
+    mentor = session.get(Member, mentor_id)
+    if mentor is None or mentor.workspace.team_id != team_id or not mentor.is_mentor:
+        raise RequestProblem("That mentor isn't available any more. Try `/mentor find` again.")
+    return mentor
+
+
+def request_intro(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    mentor_id: int,
+    note: str,
+    query: str,
+    settings: Settings,
+    now: datetime,
+) -> MentorRequest:
+    """Create a pending request and queue the mentor's DM and reminder, after every check."""
+    note = validate_note(note)
+    mentee = member_for(session, team_id, user_id, now)
+    mentor = mentor_to_ask(session, team_id, mentor_id)
+    load = active_mentee_counts(session, [mentor.id]).get(mentor.id, 0)
+    reason = exclusion_reason(
+        Seeker(mentee.id, mentee.tz, mentee.goals, ()),
+        candidate(mentor, load),
+        exclusions_for(session, mentee.id, now),
+        now,
+    )
+    if reason:
+        raise RequestProblem(_EXCLUDED[reason].format(name=mentor.name))
+    pending = session.scalars(
+        select(MentorRequest.mentor_id).where(
+            MentorRequest.mentee_id == mentee.id, MentorRequest.status == RequestStatus.PENDING
+        )
+    ).all()
+    if mentor.id in pending:
+        raise RequestProblem(
+            f"You've already asked {mentor.name}; they have a few days to answer. "
+            "You can withdraw it from your Home tab."
+        )
+    if len(pending) >= MAX_PENDING:
+        raise RequestProblem(
+            f"You have {MAX_PENDING} requests waiting already. To respect mentors' time, wait for "
+            "an answer or withdraw one (Home tab) before asking someone new."
+        )
+    request = MentorRequest(
+        workspace_id=mentee.workspace_id,
+        mentee_id=mentee.id,
+        mentor_id=mentor.id,
+        note=note,
+        topic_query=query[:200],
+        status=RequestStatus.PENDING,
+        created_at=now,
+        expires_at=now + timedelta(days=settings.request_expiry_days),
+    )
+    session.add(request)
+    mentee.is_mentee = True
+    session.flush()
+    subject = ("request", request.id)
+    for kind, due in (
+        ("intro_request", now),
+        ("request_reminder", now + timedelta(days=settings.request_reminder_days)),
+    ):
+        enqueue(
+            session,
+            workspace_id=request.workspace_id,
+            kind=kind,
+            dedupe_key=f"{kind}:{request.id}",
+            due_at=due,
+            now=now,
+            member_id=mentor.id,
+            subject=subject,
+        )
+    return request
+
+
+def _request_for(
+    session: Session, request_id: int, team_id: str, *, lock: bool = False
+) -> MentorRequest:
+    request = session.get(
+        MentorRequest,
+        request_id,
+        with_for_update={"of": MentorRequest} if lock else None,
+        options=[selectinload(MentorRequest.mentee), selectinload(MentorRequest.mentor)],
+    )
+    if request is None or request.mentor.workspace.team_id != team_id:
+        raise RequestProblem("I can't find that request any more.")
+    return request
+
+
+def _ensure_open(request: MentorRequest) -> None:
+    if request.status != RequestStatus.PENDING:
+        raise RequestProblem(_CLOSED[request.status].format(mentee=request.mentee.name))
+
+
+def request_to_answer(
+    session: Session, request_id: int, team_id: str, user_id: str
+) -> MentorRequest:
+    """The pending request addressed to this mentor; anyone else is refused."""
+    request = _request_for(session, request_id, team_id)
+    if request.mentor.slack_user_id != user_id:
+        raise RequestProblem("This request isn't addressed to you, so I left it alone.")
+    _ensure_open(request)
+    return request
+
+
+@dataclass(frozen=True)
+class Accepted:
+    request: MentorRequest
+    pairing: Pairing
+
+
+def accept_request(
+    session: Session, request_id: int, team_id: str, user_id: str, now: datetime
+) -> Accepted:
+    """Pair them, never beyond the mentor's capacity, even when two accepts race."""
+    request = _request_for(session, request_id, team_id, lock=True)
+    if request.mentor.slack_user_id != user_id:
+        raise RequestProblem("This request isn't addressed to you, so I left it alone.")
+    _ensure_open(request)
+    # Locking the mentor's row serialises every accept for this mentor (SQLite: BEGIN IMMEDIATE).
+    mentor = session.get(
+        Member, request.mentor_id, with_for_update={"of": Member}, populate_existing=True
+    )
+    assert mentor is not None
+    active = active_mentee_counts(session, [mentor.id]).get(mentor.id, 0)
+    if active >= mentor.capacity:
+        raise RequestProblem(
+            f"You're at your limit of {mentor.capacity} mentees, so I didn't accept this one. "
+            "Raise it in `/mentor profile` if you have room, then accept again."
+        )
+    existing = session.scalar(
+        select(func.count()).where(
+            Pairing.mentor_id == mentor.id,
+            Pairing.mentee_id == request.mentee_id,
+            Pairing.status == PairingStatus.ACTIVE,
+        )
+    )
+    if existing:
+        raise RequestProblem(f"You're already mentoring {request.mentee.name}.")
+    pairing = Pairing(
+        workspace_id=request.workspace_id,
+        mentor_id=mentor.id,
+        mentee_id=request.mentee_id,
+        request_id=request.id,
+        status=PairingStatus.ACTIVE,
+        started_at=now,
+    )
+    session.add(pairing)
+    request.status, request.responded_at = RequestStatus.ACCEPTED, now
+    cancel_pending(session, "request", request.id, "accepted", kinds=["request_reminder"])
+    session.flush()
+    enqueue(
+        session,
+        workspace_id=request.workspace_id,
+        kind="introduction",
+        dedupe_key=f"introduction:{pairing.id}",
+        due_at=now,
+        now=now,
+        group=[mentor.slack_user_id, request.mentee.slack_user_id],
+        subject=("pairing", pairing.id),
+        urgent=True,
+        solicited=True,
+    )
+    return Accepted(request, pairing)
+
+
+def decline_request(
+    session: Session, request_id: int, team_id: str, user_id: str, reason: str | None, now: datetime
+) -> MentorRequest:
+    """Not now: the mentee hears kindly, with a way to the next match."""
+    reason = (reason or "").strip()
+    if len(reason) > REASON_LIMIT:
+        raise InvalidInput(
+            {ids.DECLINE_REASON_BLOCK: f"Keep it under {REASON_LIMIT} characters, please."}
+        )
+    request = request_to_answer(session, request_id, team_id, user_id)
+    request.status, request.responded_at = RequestStatus.DECLINED, now
+    request.decline_reason = reason or None
+    cancel_pending(session, "request", request.id, "declined", kinds=["request_reminder"])
+    _tell_mentee(session, request, "request_declined", now)
+    return request
+
+
+def withdraw_request(
+    session: Session, request_id: int, team_id: str, user_id: str, now: datetime
+) -> MentorRequest:
+    request = _request_for(session, request_id, team_id, lock=True)
+    if request.mentee.slack_user_id != user_id:
+        raise RequestProblem("Only the person who asked can withdraw a request.")
+    _ensure_open(request)
+    request.status, request.responded_at = RequestStatus.WITHDRAWN, now
+    cancel_pending(session, "request", request.id, "withdrawn")
+    return request
+
+
+def expire_requests(session: Session, now: datetime) -> int:
+    """Requests nobody answered in time: close them and offer the mentee the next match."""
+    stale = session.scalars(
+        select(MentorRequest)
+        .where(MentorRequest.status == RequestStatus.PENDING, MentorRequest.expires_at <= now)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for request in stale:
+        request.status, request.responded_at = RequestStatus.EXPIRED, now
+        cancel_pending(session, "request", request.id, "expired", kinds=["request_reminder"])
+        _tell_mentee(session, request, "request_expired", now)
+    return len(stale)
+
+
+def _tell_mentee(session: Session, request: MentorRequest, kind: str, now: datetime) -> None:
+    enqueue(
+        session,
+        workspace_id=request.workspace_id,
+        kind=kind,
+        dedupe_key=f"{kind}:{request.id}",
+        due_at=now,
+        now=now,
+        member_id=request.mentee_id,
+        subject=("request", request.id),
+        solicited=True,
+    )
+
+
+def pending_requests(
+    session: Session, member: Member
+) -> tuple[list[MentorRequest], list[MentorRequest]]:
+    """(requests this person sent, requests waiting for their answer), oldest first."""
+    rows = session.scalars(
+        select(MentorRequest)
+        .where(
+            MentorRequest.status == RequestStatus.PENDING,
+            (MentorRequest.mentee_id == member.id) | (MentorRequest.mentor_id == member.id),
+        )
+        .options(selectinload(MentorRequest.mentee), selectinload(MentorRequest.mentor))
+        .order_by(MentorRequest.created_at, MentorRequest.id)
+    ).all()
+    return (
+        [r for r in rows if r.mentee_id == member.id],
+        [r for r in rows if r.mentor_id == member.id],
+    )
+
+
+# Renderers: each loads its rows' requests (with both people) in one query.
+
+
+def _requests(session: Session, rows: list[OutboxMessage]) -> dict[int, MentorRequest]:
+    found = session.scalars(
+        select(MentorRequest)
+        .where(MentorRequest.id.in_([row.subject_id for row in rows]))
+        .options(
+            selectinload(MentorRequest.mentee).selectinload(Member.topics),
+            selectinload(MentorRequest.mentor),
+        )
+    )
+    return {request.id: request for request in found}
+
+
+def _render_each(
+    session: Session,
+    rows: list[OutboxMessage],
+    build: Callable[[MentorRequest], messages.Message],
+    *,
+    only: RequestStatus | None,
+) -> dict[int, Rendered]:
+    requests = _requests(session, rows)
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        request = requests.get(row.subject_id or 0)
+        if request is None:
+            rendered[row.id] = Skip("the request is gone")
+        elif only is not None and request.status != only:
+            rendered[row.id] = Skip(f"the request is {request.status.value}")
+        else:
+            message = build(request)
+            rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+    return rendered
+
+
+def render_intro_request(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    return _render_each(session, rows, messages.build_intro_request, only=RequestStatus.PENDING)
+
+
+def render_request_reminder(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    return _render_each(session, rows, messages.build_request_reminder, only=RequestStatus.PENDING)
+
+
+def render_request_declined(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    return _render_each(session, rows, messages.build_request_declined, only=RequestStatus.DECLINED)
+
+
+def render_request_expired(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    return _render_each(session, rows, messages.build_request_expired, only=RequestStatus.EXPIRED)
+
+
+def render_introduction(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    pairings = {
+        pairing.id: pairing
+        for pairing in session.scalars(
+            select(Pairing)
+            .where(Pairing.id.in_([row.subject_id for row in rows]))
+            .options(
+                selectinload(Pairing.mentor).selectinload(Member.topics),
+                selectinload(Pairing.mentee).selectinload(Member.topics),
+                selectinload(Pairing.request),
+            )
+        )
+    }
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        pairing = pairings.get(row.subject_id or 0)
+        if pairing is None or pairing.status != PairingStatus.ACTIVE:
+            rendered[row.id] = Skip("the pairing has ended")
+            continue
+        message = messages.build_introduction(pairing)
+        rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+    return rendered
+
+
+RENDERERS = {
+    "intro_request": render_intro_request,
+    "request_reminder": render_request_reminder,
+    "request_declined": render_request_declined,
+    "request_expired": render_request_expired,
+    "introduction": render_introduction,
+}

@@ -1,0 +1,96 @@
+"""Partners and blocks: who you work with, and who you never want to be matched with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from bot.database import insert_or_ignore
+from bot.errors import MentorCoachError
+from bot.members import member_for
+from bot.models import Block, Member, MentorRequest, Pairing, PairingStatus, RequestStatus
+from bot.outbox import cancel_pending
+
+
+def list_partners(
+    session: Session, team_id: str, user_id: str, role: str, now: datetime
+) -> list[Member]:
+    """Your active mentors (`role="mentors"`) or mentees (`role="mentees"`), by name."""
+    me = member_for(session, team_id, user_id, now)
+    mine, theirs = (
+        (Pairing.mentee_id, Pairing.mentor_id)
+        if role == "mentors"
+        else (Pairing.mentor_id, Pairing.mentee_id)
+    )
+    partners = session.scalars(
+        select(Member)
+        .join(Pairing, theirs == Member.id)
+        .where(mine == me.id, Pairing.status == PairingStatus.ACTIVE)
+    ).all()
+    return sorted(partners, key=lambda m: m.name.casefold())
+
+
+def block(session: Session, team_id: str, user_id: str, target_user_id: str, now: datetime) -> bool:
+    """Block someone both ways; their pending requests between you are withdrawn quietly.
+
+    Returns False when they were already blocked.
+    """
+    if target_user_id == user_id:
+        raise MentorCoachError("You can't block yourself.")
+    me = member_for(session, team_id, user_id, now)
+    them = member_for(session, team_id, target_user_id, now)
+    added = insert_or_ignore(session, Block, blocker_id=me.id, blocked_id=them.id, created_at=now)
+    between = session.scalars(
+        select(MentorRequest).where(
+            MentorRequest.status == RequestStatus.PENDING,
+            or_(
+                and_(MentorRequest.mentee_id == me.id, MentorRequest.mentor_id == them.id),
+                and_(MentorRequest.mentee_id == them.id, MentorRequest.mentor_id == me.id),
+            ),
+        )
+    ).all()
+    for request in between:
+        request.status, request.responded_at = RequestStatus.WITHDRAWN, now
+        cancel_pending(session, "request", request.id, "blocked")
+    return added
+
+
+def unblock(
+    session: Session, team_id: str, user_id: str, target_user_id: str, now: datetime
+) -> bool:
+    """Remove your block on someone; False when there was none."""
+    me = member_for(session, team_id, user_id, now)
+    them = member_for(session, team_id, target_user_id, now)
+    result = session.execute(
+        delete(Block).where(Block.blocker_id == me.id, Block.blocked_id == them.id),
+        execution_options={"preserve_rowcount": True},
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class HomeState:
+    """Everything the Home tab shows one person."""
+
+    member: Member
+    mentors: list[Member]
+    mentees: list[Member]
+    sent: list[MentorRequest]
+    incoming: list[MentorRequest]
+
+
+def home_state(session: Session, team_id: str, user_id: str, now: datetime) -> HomeState:
+    from bot.intros import pending_requests
+
+    member = member_for(session, team_id, user_id, now)
+    sent, incoming = pending_requests(session, member)
+    return HomeState(
+        member=member,
+        mentors=list_partners(session, team_id, user_id, "mentors", now),
+        mentees=list_partners(session, team_id, user_id, "mentees", now),
+        sent=sent,
+        incoming=incoming,
+    )

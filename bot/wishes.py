@@ -1,0 +1,109 @@
+"""Wishes: 'tell me when someone offers this', kept until a mentor with a free slot appears."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import ids
+from bot.database import insert_or_ignore
+from bot.matching import topic_key
+from bot.members import member_for
+from bot.messages import button, find_value, section
+from bot.models import Member, OutboxMessage, Pairing, PairingStatus, TopicKind, Wish
+from bot.mrkdwn import escape
+from bot.outbox import Outgoing, Rendered, Skip, enqueue
+
+
+def make_wishes(
+    session: Session, team_id: str, user_id: str, names: tuple[str, ...], now: datetime
+) -> None:
+    """Remember each topic; asking again after hearing back waits for the next mentor."""
+    member = member_for(session, team_id, user_id, now)
+    for name in names:
+        key = topic_key(name)[:60]
+        added = insert_or_ignore(
+            session,
+            Wish,
+            workspace_id=member.workspace_id,
+            member_id=member.id,
+            topic_key=key,
+            topic_name=name[:60],
+            created_at=now,
+        )
+        if not added:
+            wish = session.scalars(
+                select(Wish).where(Wish.member_id == member.id, Wish.topic_key == key)
+            ).one()
+            wish.notified_at = None
+
+
+def fulfil_wishes(session: Session, mentor: Member, now: datetime) -> int:
+    """A mentor now offers topics people wished for and has room: tell those people, once."""
+    if not (mentor.is_mentor and mentor.is_active):
+        return 0
+    active = session.scalar(
+        select(func.count()).where(
+            Pairing.mentor_id == mentor.id, Pairing.status == PairingStatus.ACTIVE
+        )
+    )
+    if (active or 0) >= mentor.capacity:
+        return 0
+    keys = {topic_key(name)[:60] for name in mentor.topic_names(TopicKind.OFFERED)}
+    wishes = session.scalars(
+        select(Wish).where(
+            Wish.workspace_id == mentor.workspace_id,
+            Wish.topic_key.in_(keys),
+            Wish.notified_at.is_(None),
+            Wish.member_id != mentor.id,
+        )
+    ).all()
+    for wish in wishes:
+        wish.notified_at = now
+        enqueue(
+            session,
+            workspace_id=wish.workspace_id,
+            kind="wish_fulfilled",
+            dedupe_key=f"wish:{wish.id}:{int(now.timestamp())}",
+            due_at=now,
+            now=now,
+            member_id=wish.member_id,
+            subject=("wish", wish.id),
+            solicited=True,
+        )
+    return len(wishes)
+
+
+def render_wish_fulfilled(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+    wishes = {
+        wish.id: wish
+        for wish in session.scalars(select(Wish).where(Wish.id.in_([r.subject_id for r in rows])))
+    }
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        wish = wishes.get(row.subject_id or 0)
+        if wish is None:
+            rendered[row.id] = Skip("the wish was removed")
+            continue
+        text = (
+            f"Good news: someone now offers *{escape(wish.topic_name)}*, and has room for a "
+            "mentee. Want to take a look?"
+        )
+        actions = {
+            "type": "actions",
+            "elements": [
+                button(
+                    "Find a mentor",
+                    ids.FIND_AGAIN_ACTION,
+                    value=find_value(wish.topic_name),
+                    style="primary",
+                )
+            ],
+        }
+        rendered[row.id] = Outgoing(text=text, blocks=[section(text), actions])
+    return rendered
+
+
+RENDERERS = {"wish_fulfilled": render_wish_fulfilled}

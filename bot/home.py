@@ -6,7 +6,7 @@ from typing import Any
 
 from bot import ids
 from bot.messages import actions, button, context, guide_lines, profile_summary, section
-from bot.mrkdwn import escape
+from bot.mrkdwn import escape, local_time
 from bot.partners import HomeState
 
 View = dict[str, Any]
@@ -31,6 +31,15 @@ def build_home(state: HomeState) -> View:
         blocks.append(section(profile_summary(member)))
         blocks.append(actions(button("Edit profile", ids.OPEN_PROFILE_ACTION)))
 
+    if state.upcoming:
+        blocks.append({"type": "divider"})
+        blocks.append(section("*Your next sessions*"))
+        for meeting in state.upcoming:
+            pairing = meeting.pairing
+            partner = pairing.mentee if pairing.mentor_id == member.id else pairing.mentor
+            line = section(f"{local_time(meeting.starts_at)} with <@{partner.slack_user_id}>")
+            line["accessory"] = button("Reschedule", ids.RESCHEDULE_ACTION, str(meeting.id))
+            blocks.append(line)
     if state.incoming:
         blocks.append({"type": "divider"})
         blocks.append(section("*Waiting for your answer*"))

@@ -341,23 +341,33 @@ def _render_each(
     return rendered
 
 
-def render_intro_request(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+def render_intro_request(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
     return _render_each(session, rows, messages.build_intro_request, only=RequestStatus.PENDING)
 
 
-def render_request_reminder(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+def render_request_reminder(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
     return _render_each(session, rows, messages.build_request_reminder, only=RequestStatus.PENDING)
 
 
-def render_request_declined(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+def render_request_declined(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
     return _render_each(session, rows, messages.build_request_declined, only=RequestStatus.DECLINED)
 
 
-def render_request_expired(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+def render_request_expired(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
     return _render_each(session, rows, messages.build_request_expired, only=RequestStatus.EXPIRED)
 
 
-def render_introduction(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+def render_introduction(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
     pairings = {
         pairing.id: pairing
         for pairing in session.scalars(

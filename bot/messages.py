@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot import ids
 from bot.matching import describe_offset
-from bot.models import Member, MentorRequest, Pairing, TopicKind
-from bot.mrkdwn import escape, quote
+from bot.models import Meeting, Member, MentorRequest, Pairing, TopicKind
+from bot.mrkdwn import escape, local_time, quote
 
 if TYPE_CHECKING:
     from bot.finding import FindResult
@@ -19,6 +19,7 @@ Message = dict[str, Any]
 SUBCOMMANDS: list[tuple[str, str]] = [
     ("find [topic]", "Find mentors who offer a topic, and ask one for an intro."),
     ("profile", "Set up or edit your profile: mentor, mentee or both, your topics and goals."),
+    ("schedule @partner", "Book a session with your mentor or mentee."),
     ("mentors", "List your current mentors."),
     ("mentees", "List your current mentees."),
     ("block @person", "Never match with this person, either way."),
@@ -82,8 +83,9 @@ def build_unknown_subcommand(word: str) -> Message:
 
 def build_dm_reply() -> Message:
     text = (
-        "Hi! I read messages here when I've asked you something before a session. "
-        f"For everything else, type `{ids.COMMAND} help` to see what I can do."
+        "Hi! I collect your questions here after I send you a prep note for a session, and "
+        "there isn't one open right now. To find a mentor, book a session or see everything "
+        f"I can do, type `{ids.COMMAND} help`."
     )
     return {"text": text, "blocks": [section(text)]}
 
@@ -391,3 +393,140 @@ def build_partners(partners: list[Member], role: str) -> Message:
 def build_note(text: str) -> Message:
     """A short ephemeral answer: confirmations, refusals, next steps."""
     return {"response_type": "ephemeral", "replace_original": False, "text": text}
+
+
+def _when(meeting: Meeting) -> str:
+    return f"{local_time(meeting.starts_at)} ({meeting.duration_minutes} min)"
+
+
+def _meeting_buttons(meeting: Meeting) -> dict[str, Any]:
+    return actions(
+        button("Reschedule", ids.RESCHEDULE_ACTION, str(meeting.id)),
+        button("Cancel", ids.CANCEL_MEETING_ACTION, str(meeting.id), style="danger"),
+    )
+
+
+def build_meeting_booked(
+    meeting: Meeting, *, moved: bool = False, series: tuple[int, Any] | None = None
+) -> Message:
+    """To the pair's group DM: when, in each reader's own time zone, and what happens next."""
+    pairing = meeting.pairing
+    verb = "moved to" if moved else "booked for"
+    head = f":calendar: Your session is {verb} {_when(meeting)}."
+    if series and series[0] > 1:
+        head += (
+            f" It repeats every {meeting.cadence_weeks} week(s): {series[0]} sessions, the last "
+            f"on {local_time(series[1], '{date_short_pretty}')}."
+        )
+    lines = [head]
+    if meeting.topic:
+        lines.append(f"*Topic:* {escape(meeting.topic)}")
+    lines.append(
+        "Before each session I'll send each of you a short prep note: your partner's background "
+        "and a question about what you want to cover. Your answers become a shared agenda."
+    )
+    text = f"Session {verb} {meeting.starts_at:%Y-%m-%d %H:%M} UTC with {pairing.mentor.name} "
+    text += f"and {pairing.mentee.name}."
+    return {"text": text, "blocks": [section("\n".join(lines)), _meeting_buttons(meeting)]}
+
+
+def build_meeting_cancelled(meeting: Meeting, series: bool) -> Message:
+    rest = " and the sessions after it in the series" if series else ""
+    text = f"The session on {local_time(meeting.starts_at)}{rest} is cancelled."
+    nudge = "When you're ready, book another with the button below."
+    return {
+        "text": text,
+        "blocks": [
+            section(f":x: {text} {nudge}"),
+            actions(
+                button("Schedule a session", ids.SCHEDULE_SESSION_ACTION, str(meeting.pairing_id))
+            ),
+        ],
+    }
+
+
+def _about(partner: Member, *, mentor: bool) -> list[str]:
+    """What one person should know about the other before they meet."""
+    lines = []
+    if mentor:
+        topics = partner.topic_names(TopicKind.OFFERED)
+        if topics:
+            lines.append(f"*Helps with:* {', '.join(escape(t) for t in topics)}")
+    elif partner.goals:
+        lines.append(f"*Their goals, in their words:*\n{quote(_short(partner.goals, 600))}")
+    if partner.background:
+        lines.append(f"*Background:* {escape(_short(partner.background, 400))}")
+    if partner.experience:
+        lines.append(f"*Experience:* {escape(_short(partner.experience, 400))}")
+    return lines or ["They haven't written much in their profile yet: ask them about it."]
+
+
+def build_prep_prompt(meeting: Meeting, reader: Member, previous: Meeting | None) -> Message:
+    pairing = meeting.pairing
+    partner = pairing.mentee if reader.id == pairing.mentor_id else pairing.mentor
+    head = (
+        f":memo: *Getting ready for your session with {escape(partner.name)}* on {_when(meeting)}."
+    )
+    if meeting.topic:
+        head += f"\n*Topic:* {escape(meeting.topic)}"
+    blocks = [section(head), section("\n".join(_about(partner, mentor=partner is pairing.mentor)))]
+    if previous is not None and previous.agenda:
+        covered = "\n".join(f"• {escape(_short(item.text, 200))}" for item in previous.agenda[:8])
+        blocks.append(section(f"*Last time you planned to cover:*\n{covered}"))
+    ask = (
+        "*What do you want to cover?* Reply here with your questions or topics, one per "
+        "message. I'll share the combined agenda with you both before the session."
+    )
+    blocks.append(section(ask))
+    blocks.append(
+        actions(
+            button("Add topics", ids.ADD_TOPICS_ACTION, str(meeting.id)),
+            button("Nothing this time", ids.NOTHING_THIS_TIME_ACTION, str(meeting.id)),
+        )
+    )
+    text = f"Getting ready for your session with {partner.name}: what do you want to cover?"
+    return {"text": text, "blocks": blocks}
+
+
+def build_agenda(meeting: Meeting, starters: list[str]) -> Message:
+    pairing = meeting.pairing
+    head = f":clipboard: *Agenda for your session* {_when(meeting)}"
+    blocks = [section(head)]
+    if meeting.agenda:
+        for person in (pairing.mentee, pairing.mentor):
+            items = [item for item in meeting.agenda if item.author_id == person.id]
+            if items:
+                listed = "\n".join(f"• {escape(_short(i.text, 500))}" for i in items[:20])
+                blocks.append(section(f"*From {escape(person.name)}:*\n{listed}"))
+        text = f"Agenda for your session: {len(meeting.agenda)} item(s)."
+    else:
+        listed = "\n".join(f"• {escape(q)}" for q in starters)
+        blocks.append(
+            section(
+                "Nobody has added anything yet, and that's fine. If you need a place to start, "
+                f"{escape(pairing.mentee.name)} could ask:\n{listed}"
+            )
+        )
+        text = "Your session is coming up; here are three questions to start with."
+    blocks.append(context("Enjoy the session. I'll check in afterwards."))
+    return {"text": text, "blocks": blocks}
+
+
+def build_agenda_added(
+    meeting: Meeting, partner_name: str, items: int, open_meetings: int
+) -> Message:
+    """A short thread reply to a DM that became an agenda item."""
+    which = f"your session with {escape(partner_name)} on {local_time(meeting.starts_at)}"
+    count = "1 item" if items == 1 else f"{items} items"
+    text = f"Added to the agenda for {which}. You have {count} so far."
+    if open_meetings > 1:
+        text += " (It went to the nearest of your upcoming sessions.)"
+    return {"text": text}
+
+
+def build_meeting_started(meeting: Meeting) -> Message:
+    text = (
+        f"Your session on {local_time(meeting.starts_at)} has already started, so I didn't add "
+        "this to its agenda. Bring it up live, or keep it for next time."
+    )
+    return {"text": text}

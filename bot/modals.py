@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot import ids
-from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Member, TopicKind
-from bot.mrkdwn import escape
+from bot.meetings import CADENCES, DURATIONS, TOPIC_LIMIT
+from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Meeting, Member, TopicKind
+from bot.mrkdwn import escape, local_time
 from bot.profiles import MAX_TEXT
 from bot.topics import MAX_TOPICS
 
@@ -259,5 +261,153 @@ def build_decline_modal(mentee_name: str, private_metadata: str) -> View:
                 multiline=True,
                 max_length=500,
             ),
+        ],
+    }
+
+
+def _select(action_id: str, options: list[tuple[str, str]], initial: str) -> dict[str, Any]:
+    choices = [_option(text, value) for text, value in options]
+    return {
+        "type": "static_select",
+        "action_id": action_id,
+        "options": choices,
+        "initial_option": next(c for c in choices if c["value"] == initial),
+    }
+
+
+def build_schedule_modal(
+    partner_name: str,
+    private_metadata: str,
+    *,
+    starts_at: datetime,
+    duration: int = 30,
+    cadence: int = 0,
+    topic: str = "",
+    warning: str = "",
+    moving: bool = False,
+) -> View:
+    """Book a session (or move one): when, how long, how often, about what."""
+    intro = (
+        f"Pick a time that works for you and *{escape(partner_name)}*. I'll show it to each of "
+        "you in your own time zone."
+    )
+    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
+    if warning:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {escape(warning)}"}}
+        )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": ids.WHEN_BLOCK,
+            "label": plain("When"),
+            "element": {
+                "type": "datetimepicker",
+                "action_id": ids.WHEN_ACTION,
+                "initial_date_time": int(starts_at.timestamp()),
+            },
+        }
+    )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": ids.DURATION_BLOCK,
+            "label": plain("How long"),
+            "element": _select(
+                ids.DURATION_ACTION, [(f"{d} minutes", str(d)) for d in DURATIONS], str(duration)
+            ),
+        }
+    )
+    if not moving:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": ids.CADENCE_BLOCK,
+                "label": plain("How often"),
+                "element": _select(
+                    ids.CADENCE_ACTION,
+                    [(label, str(weeks)) for weeks, label in CADENCES.items()],
+                    str(cadence),
+                ),
+            }
+        )
+    blocks.append(
+        text_input(
+            ids.MEETING_TOPIC_BLOCK,
+            ids.MEETING_TOPIC_ACTION,
+            "Topic (optional)",
+            initial=topic,
+            placeholder="Structuring my talk",
+            max_length=TOPIC_LIMIT,
+        )
+    )
+    return {
+        "type": "modal",
+        "callback_id": ids.SCHEDULE_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Move this session" if moving else "Schedule a session"),
+        "submit": plain("Book it anyway" if warning else "Save"),
+        "close": plain("Cancel"),
+        "blocks": blocks,
+    }
+
+
+def build_cancel_modal(meeting: Meeting, private_metadata: str) -> View:
+    blocks: list[dict[str, Any]] = [
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": f"Cancel the session on {local_time(meeting.starts_at)}? "
+                "I'll let you both know in your group DM.",
+            },
+        }
+    ]
+    if meeting.series_id:
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": ids.CANCEL_SCOPE_BLOCK,
+                "label": plain("Which sessions?"),
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": ids.CANCEL_SCOPE_ACTION,
+                    "options": [
+                        _option("Just this one", "one"),
+                        _option("This one and all later ones", "series"),
+                    ],
+                    "initial_option": _option("Just this one", "one"),
+                },
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": ids.CANCEL_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Cancel session"),
+        "submit": plain("Cancel session"),
+        "close": plain("Keep it"),
+        "blocks": blocks,
+    }
+
+
+def build_agenda_modal(partner_name: str, private_metadata: str) -> View:
+    return {
+        "type": "modal",
+        "callback_id": ids.AGENDA_CALLBACK,
+        "private_metadata": private_metadata,
+        "title": plain("Add topics"),
+        "submit": plain("Add"),
+        "close": plain("Cancel"),
+        "blocks": [
+            text_input(
+                ids.AGENDA_ITEMS_BLOCK,
+                ids.AGENDA_ITEMS_ACTION,
+                f"What do you want to cover with {partner_name}?",
+                placeholder="One question or topic per line",
+                multiline=True,
+                optional=False,
+                max_length=3000,
+            )
         ],
     }

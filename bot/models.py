@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from sqlalchemy import (
@@ -273,6 +273,15 @@ class Meeting(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
 
+    pairing: Mapped[Pairing] = relationship()
+    agenda: Mapped[list[AgendaItem]] = relationship(
+        order_by="AgendaItem.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.starts_at + timedelta(minutes=self.duration_minutes)
+
 
 class AgendaItem(Base):
     """A question to cover in a meeting; items typed in a DM remember that message."""
@@ -291,6 +300,8 @@ class AgendaItem(Base):
     source_channel_id: Mapped[str | None] = mapped_column(String(32))
     source_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
+
+    author: Mapped[Member] = relationship()
 
 
 class GratitudeNote(Base):

@@ -5,7 +5,7 @@ Each feature module keeps its own renderers; this is the one table the delivery 
 
 from __future__ import annotations
 
-from bot import intros, wishes
+from bot import intros, meetings, wishes
 from bot.outbox import Renderer
 
-RENDERERS: dict[str, Renderer] = {**intros.RENDERERS, **wishes.RENDERERS}
+RENDERERS: dict[str, Renderer] = {**intros.RENDERERS, **meetings.RENDERERS, **wishes.RENDERERS}

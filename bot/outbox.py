@@ -63,8 +63,8 @@ class Skip:
 
 
 Rendered = Outgoing | Skip
-# A renderer turns due rows of one kind into messages, loading what it needs in one query.
-Renderer = Callable[[Session, list[OutboxMessage]], dict[int, Rendered]]
+# A renderer turns due rows of one kind into messages at `now`, loading what it needs in one query.
+Renderer = Callable[[Session, list[OutboxMessage], datetime], dict[int, Rendered]]
 
 
 @dataclass(frozen=True)
@@ -147,20 +147,20 @@ def cancel_pending(
     return result.rowcount  # type: ignore[attr-defined]
 
 
-def shift_pending(
+def retime_pending(
     session: Session,
     subject_type: str,
     subject_id: int,
-    by: timedelta,
+    due_at_for: Callable[[OutboxMessage], datetime],
     kinds: Iterable[str] | None = None,
 ) -> int:
-    """Move what has not gone out yet about this subject by `by` (a meeting was moved)."""
-    # Shifted in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
+    """Give what has not gone out yet about this subject a new due time (a meeting moved)."""
+    # Computed in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
     rows = session.scalars(
         select(OutboxMessage).where(_pending_about(subject_type, subject_id, kinds))
     ).all()
     for row in rows:
-        row.due_at += by
+        row.due_at = due_at_for(row)
     return len(rows)
 
 
@@ -254,7 +254,7 @@ def prepare(
         if render is None:
             rendered.update({row.id: Skip(f"no renderer for kind {kind!r}") for row in group})
         else:
-            rendered.update(render(session, group))
+            rendered.update(render(session, group, now))
 
     deliveries = []
     for row in sendable:

@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 from bot.database import insert_or_ignore
 from bot.errors import MentorCoachError
 from bot.members import member_for
-from bot.models import Block, Member, MentorRequest, Pairing, PairingStatus, RequestStatus
+from bot.models import (
+    Block,
+    Meeting,
+    Member,
+    MentorRequest,
+    Pairing,
+    PairingStatus,
+    RequestStatus,
+)
 from bot.outbox import cancel_pending
 
 
@@ -80,10 +88,12 @@ class HomeState:
     mentees: list[Member]
     sent: list[MentorRequest]
     incoming: list[MentorRequest]
+    upcoming: list[Meeting]
 
 
 def home_state(session: Session, team_id: str, user_id: str, now: datetime) -> HomeState:
     from bot.intros import pending_requests
+    from bot.meetings import upcoming_for
 
     member = member_for(session, team_id, user_id, now)
     sent, incoming = pending_requests(session, member)
@@ -93,4 +103,5 @@ def home_state(session: Session, team_id: str, user_id: str, now: datetime) -> H
         mentees=list_partners(session, team_id, user_id, "mentees", now),
         sent=sent,
         incoming=incoming,
+        upcoming=upcoming_for(session, member, now),
     )

@@ -76,7 +76,9 @@ def fulfil_wishes(session: Session, mentor: Member, now: datetime) -> int:
     return len(wishes)
 
 
-def render_wish_fulfilled(session: Session, rows: list[OutboxMessage]) -> dict[int, Rendered]:
+def render_wish_fulfilled(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
     wishes = {
         wish.id: wish
         for wish in session.scalars(select(Wish).where(Wish.id.in_([r.subject_id for r in rows])))

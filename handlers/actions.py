@@ -12,15 +12,19 @@ from bot import ids
 from bot.errors import MentorCoachError
 from bot.finding import wanted_topics
 from bot.intros import accept_request, mentor_to_ask, request_to_answer, withdraw_request
+from bot.meetings import active_pairing, meeting_for
 from bot.members import member_for
 from bot.messages import build_note, build_request_answered, build_wish_saved, build_withdrawn
-from bot.modals import build_decline_modal, build_intro_modal
+from bot.modals import (
+    build_decline_modal,
+    build_intro_modal,
+)
 from bot.wishes import make_wishes
 from handlers import Deps
 from handlers.commands import show_matches
 from handlers.directory import sync_member
+from handlers.forms import meeting_view, open_profile_modal, schedule_view
 from handlers.home import publish_home
-from handlers.profile import open_profile_modal
 
 
 def button_value(body: dict[str, Any]) -> str:
@@ -36,7 +40,7 @@ def search_value(body: dict[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def request_id(body: dict[str, Any]) -> int:
+def button_id(body: dict[str, Any]) -> int:
     value = button_value(body)
     return int(value) if value.isdigit() else 0
 
@@ -58,6 +62,8 @@ def tell(
 
 
 def register(app: App, deps: Deps) -> None:
+    register_meetings(app, deps)
+
     @app.action(ids.OPEN_PROFILE_ACTION)
     def handle_open_profile(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
@@ -125,7 +131,7 @@ def register(app: App, deps: Deps) -> None:
         team_id, user_id = who(body)
         try:
             with deps.sessions.begin() as session:
-                accepted = accept_request(session, request_id(body), team_id, user_id, deps.clock())
+                accepted = accept_request(session, button_id(body), team_id, user_id, deps.clock())
                 name = accepted.request.mentee.name
         except MentorCoachError as error:
             tell(body, respond, client, deps, build_note(str(error)))
@@ -142,7 +148,7 @@ def register(app: App, deps: Deps) -> None:
         team_id, user_id = who(body)
         try:
             with deps.sessions.begin() as session:
-                request = request_to_answer(session, request_id(body), team_id, user_id)
+                request = request_to_answer(session, button_id(body), team_id, user_id)
                 metadata = json.dumps({"id": request.id, "r": body.get("response_url")})
                 view = build_decline_modal(request.mentee.name, metadata)
         except MentorCoachError as error:
@@ -158,11 +164,59 @@ def register(app: App, deps: Deps) -> None:
         team_id, user_id = who(body)
         try:
             with deps.sessions.begin() as session:
-                request = withdraw_request(
-                    session, request_id(body), team_id, user_id, deps.clock()
-                )
+                request = withdraw_request(session, button_id(body), team_id, user_id, deps.clock())
                 message = build_withdrawn(request)
         except MentorCoachError as error:
             tell(body, respond, client, deps, build_note(str(error)))
             return
         tell(body, respond, client, deps, message)
+
+
+def register_meetings(app: App, deps: Deps) -> None:
+    @app.action(ids.SCHEDULE_SESSION_ACTION)
+    def handle_schedule_session(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        try:
+            with deps.sessions.begin() as session:
+                pairing = active_pairing(session, button_id(body), team_id, user_id)
+                view = schedule_view(pairing, user_id, body.get("response_url"), deps.clock())
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.RESCHEDULE_ACTION)
+    @app.action(ids.CANCEL_MEETING_ACTION)
+    @app.action(ids.ADD_TOPICS_ACTION)
+    def handle_meeting_button(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        action = body["actions"][0]["action_id"]
+        try:
+            with deps.sessions.begin() as session:
+                meeting = meeting_for(session, button_id(body), team_id, user_id)
+                view = meeting_view(action, meeting, user_id, body.get("response_url"))
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.NOTHING_THIS_TIME_ACTION)
+    def handle_nothing_this_time(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        try:
+            with deps.sessions.begin() as session:
+                meeting_for(session, button_id(body), team_id, user_id)
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        note = "No problem. If something comes up before the session, just write it here."
+        tell(body, respond, client, deps, build_note(note))

@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 from bot import ids
 from bot.errors import MentorCoachError
 from bot.finding import NeedsGoals, find_mentors
+from bot.meetings import only_pairing, pairing_with
 from bot.members import find_member
 from bot.messages import (
     build_find_results,
@@ -27,7 +28,7 @@ from bot.modals import build_goals_modal
 from bot.partners import block, list_partners, unblock
 from handlers import Deps
 from handlers.directory import sync_member
-from handlers.profile import open_profile_modal
+from handlers.forms import open_profile_modal, schedule_view
 
 # With should_escape on (manifest.yml), Slack sends a mention as <@U123|name>.
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -141,6 +142,24 @@ def show_matches(
     respond(**message)
 
 
+def handle_schedule(slash: Slash) -> None:
+    """`/mentor schedule @partner`, or just `/mentor schedule` with a single partner."""
+    mention = MENTION.match(slash.rest)
+    try:
+        with slash.deps.sessions.begin() as session:
+            now = slash.deps.clock()
+            if mention:
+                pairing = pairing_with(session, slash.team_id, slash.user_id, mention.group(1), now)
+            else:
+                pairing = only_pairing(session, slash.team_id, slash.user_id, now)
+            view = schedule_view(pairing, slash.user_id, slash.response_url, now)
+    except MentorCoachError as error:
+        slash.reply(build_note(str(error)))
+        return
+    slash.ack()
+    slash.client.views_open(trigger_id=slash.trigger_id, view=view)
+
+
 def handle_partners(slash: Slash) -> None:
     role = slash.word.lower()
     with slash.deps.sessions.begin() as session:
@@ -185,6 +204,7 @@ ROUTES: dict[str, Callable[[Slash], None]] = {
     "find": handle_find,
     "mentors": handle_partners,
     "mentees": handle_partners,
+    "schedule": handle_schedule,
     "block": handle_block,
     "unblock": handle_unblock,
 }

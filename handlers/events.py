@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +11,8 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 
 from bot.inbox import first_delivery
-from bot.messages import build_dm_reply
+from bot.meetings import Captured, capture_dm, delete_dm_item, edit_dm_item
+from bot.messages import build_agenda_added, build_dm_reply, build_meeting_started
 from handlers import Deps
 from handlers.directory import sync_member
 from handlers.home import publish_home
@@ -43,12 +45,54 @@ def register(app: App, deps: Deps) -> None:
     def handle_direct_message(
         event: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
+        channel, ts = event["channel"], event["ts"]
         sync_member(client, deps, body["team_id"], event["user"])
-        client.chat_postMessage(channel=event["channel"], **build_dm_reply())
+        with deps.sessions.begin() as session:
+            captured = capture_dm(
+                session, body["team_id"], event["user"], channel, ts, typed(event), deps.clock()
+            )
+            reply = agenda_reply(captured)
+        if captured.outcome == "added":
+            client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
+            client.chat_postMessage(channel=channel, thread_ts=ts, **reply)
+        else:
+            client.chat_postMessage(channel=channel, **reply)
+
+    @app.event({"type": "message", "subtype": "message_changed"}, matchers=[is_im])
+    def handle_dm_edited(event: dict[str, Any]) -> None:
+        message = event.get("message") or {}
+        with deps.sessions.begin() as session:
+            edit_dm_item(
+                session, event["channel"], message.get("ts", ""), typed(message), deps.clock()
+            )
+
+    @app.event({"type": "message", "subtype": "message_deleted"}, matchers=[is_im])
+    def handle_dm_deleted(event: dict[str, Any]) -> None:
+        with deps.sessions.begin() as session:
+            delete_dm_item(session, event["channel"], event.get("deleted_ts", ""))
 
     @app.event("message")
     def handle_other_messages() -> None:
-        """Edits, deletions and channel chatter: nothing to do yet, but Slack needs the ack."""
+        """Bot messages and channel chatter: nothing to do, but Slack needs the ack."""
+
+
+def typed(message: dict[str, Any]) -> str:
+    """What the person wrote; Slack sends &, < and > as entities, and we escape on the way out."""
+    return html.unescape(message.get("text") or "").strip()
+
+
+def agenda_reply(captured: Captured) -> dict[str, Any]:
+    if captured.outcome == "added" and captured.meeting is not None:
+        return build_agenda_added(
+            captured.meeting, captured.partner_name, captured.items, captured.open_meetings
+        )
+    if captured.outcome == "started" and captured.meeting is not None:
+        return build_meeting_started(captured.meeting)
+    return build_dm_reply()
+
+
+def is_im(event: dict[str, Any]) -> bool:
+    return event.get("channel_type") == "im"
 
 
 def is_direct_message(event: dict[str, Any]) -> bool:

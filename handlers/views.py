@@ -8,12 +8,31 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.orm import Session
 
 from bot import ids
 from bot.errors import InvalidInput, MentorCoachError
 from bot.finding import GoalsForm, save_goals
 from bot.intros import decline_request, request_intro
-from bot.messages import build_profile_saved, build_request_answered, build_request_sent
+from bot.meetings import (
+    MeetingForm,
+    NeedsConfirmation,
+    active_pairing,
+    add_agenda_items,
+    cancel_meeting,
+    partner_of,
+    reschedule_meeting,
+    schedule_meeting,
+    validate_plan,
+)
+from bot.messages import (
+    build_note,
+    build_profile_saved,
+    build_request_answered,
+    build_request_sent,
+)
+from bot.modals import build_schedule_modal
+from bot.mrkdwn import local_time
 from bot.profiles import ProfileForm, save_profile, validate_profile
 from handlers import Deps
 from handlers.commands import show_matches
@@ -23,6 +42,7 @@ from handlers.home import publish_home
 
 def register(app: App, deps: Deps) -> None:
     register_find(app, deps)
+    register_meetings(app, deps)
 
     @app.view(ids.PROFILE_CALLBACK)
     def handle_profile_submission(
@@ -169,3 +189,124 @@ def register_find(app: App, deps: Deps) -> None:
             reply_to(meta["r"], build_request_answered(request, outcome))
         else:  # declined from the Home tab
             publish_home(client, deps, team_id, user_id)
+
+
+def meeting_form(view: dict[str, Any]) -> MeetingForm:
+    values = view["state"]["values"]
+
+    def chosen(block_id: str, action_id: str) -> str | None:
+        option = ((values.get(block_id) or {}).get(action_id) or {}).get("selected_option")
+        return option.get("value") if isinstance(option, dict) else None
+
+    # datetimepicker submits Unix seconds as selected_date_time; Bolt has no helper for it.
+    when = ((values.get(ids.WHEN_BLOCK) or {}).get(ids.WHEN_ACTION) or {}).get("selected_date_time")
+    confirmed = metadata(view).get("c")
+    return MeetingForm(
+        starts_at=when if isinstance(when, int) else None,
+        duration=chosen(ids.DURATION_BLOCK, ids.DURATION_ACTION),
+        cadence=chosen(ids.CADENCE_BLOCK, ids.CADENCE_ACTION),
+        topic=typed(view, ids.MEETING_TOPIC_BLOCK, ids.MEETING_TOPIC_ACTION),
+        confirmed_at=confirmed if isinstance(confirmed, int) else None,
+    )
+
+
+def register_meetings(app: App, deps: Deps) -> None:
+    @app.view(ids.SCHEDULE_CALLBACK)
+    def handle_schedule_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        meta, form = metadata(view), meeting_form(view)
+        try:
+            with deps.sessions.begin() as session:
+                booked = book_or_move(session, meta, form, team_id, user_id, deps)
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        except NeedsConfirmation as warning:
+            ack(response_action="update", view=warning_view(meta, warning))
+            return
+        except MentorCoachError as error:
+            ack(response_action="errors", errors={ids.WHEN_BLOCK: str(error)})
+            return
+        ack()
+        reply_to(meta.get("r"), build_note(booked))
+
+    @app.view(ids.CANCEL_CALLBACK)
+    def handle_cancel_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        meta = metadata(view)
+        scope = (view["state"]["values"].get(ids.CANCEL_SCOPE_BLOCK) or {}).get(
+            ids.CANCEL_SCOPE_ACTION
+        ) or {}
+        whole = (scope.get("selected_option") or {}).get("value") == "series"
+        try:
+            with deps.sessions.begin() as session:
+                cancelled = cancel_meeting(
+                    session, _int(meta.get("m")), team_id, user_id, whole, deps.clock()
+                )
+        except MentorCoachError as error:
+            ack(response_action="errors", errors={ids.CANCEL_SCOPE_BLOCK: str(error)})
+            return
+        ack()
+        count = "1 session" if len(cancelled) == 1 else f"{len(cancelled)} sessions"
+        reply_to(meta.get("r"), build_note(f"Cancelled {count}. I've told you both."))
+
+    @app.view(ids.AGENDA_CALLBACK)
+    def handle_agenda_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        meta = metadata(view)
+        text = typed(view, ids.AGENDA_ITEMS_BLOCK, ids.AGENDA_ITEMS_ACTION)
+        try:
+            with deps.sessions.begin() as session:
+                added = add_agenda_items(
+                    session, _int(meta.get("m")), team_id, user_id, text, deps.clock()
+                )
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        except MentorCoachError as error:
+            ack(response_action="errors", errors={ids.AGENDA_ITEMS_BLOCK: str(error)})
+            return
+        ack()
+        reply_to(meta.get("r"), build_note(f"Added {added} to the agenda. Thanks for preparing!"))
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def book_or_move(
+    session: Session,
+    meta: dict[str, Any],
+    form: MeetingForm,
+    team_id: str,
+    user_id: str,
+    deps: Deps,
+) -> str:
+    """Book a new session for a pair ("p") or move an existing one ("m"); returns a confirmation."""
+    now = deps.clock()
+    if "m" in meta:
+        meeting = reschedule_meeting(
+            session, _int(meta["m"]), team_id, user_id, form, deps.settings, now
+        )
+        return f"Moved to {local_time(meeting.starts_at)}. I've told you both."
+    pairing = active_pairing(session, _int(meta.get("p")), team_id, user_id)
+    me = pairing.mentor if pairing.mentor.slack_user_id == user_id else pairing.mentee
+    plan = validate_plan(form, partner_of(pairing, me.id), now, series=True)
+    meetings = schedule_meeting(session, pairing, user_id, plan, deps.settings, now)
+    repeat = f" and {len(meetings) - 1} more after it" if len(meetings) > 1 else ""
+    return f"Booked for {local_time(meetings[0].starts_at)}{repeat}. I've told you both."
+
+
+def warning_view(meta: dict[str, Any], warning: NeedsConfirmation) -> dict[str, Any]:
+    """The same form with the warning; saving the same time again books it."""
+    plan = warning.plan
+    return build_schedule_modal(
+        warning.partner_name,
+        json.dumps({**meta, "c": int(plan.starts_at.timestamp())}),
+        starts_at=plan.starts_at,
+        duration=plan.duration,
+        cadence=plan.cadence_weeks,
+        topic=plan.topic or "",
+        warning=str(warning),
+        moving="m" in meta,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 import tempfile
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -58,7 +58,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                     name: slack.add_user(name, real_name=real_name, tz=tz)
                     for name, real_name, tz, _ in PEOPLE
                 }
-                play(Story(driver, slack, deliverer), people)
+                play(Story(driver, slack, deliverer, clock), people)
                 _print_story(out, events_url, slack)
             finally:
                 server.shutdown()
@@ -71,16 +71,23 @@ def run_demo(out: TextIO = sys.stdout) -> int:
 class Story:
     """The driver and the delivery tick, run by hand so that the story reads in order."""
 
-    def __init__(self, driver: SlackDriver, slack: FakeSlack, deliverer: Deliverer) -> None:
-        self.driver, self.slack, self.deliverer = driver, slack, deliverer
+    def __init__(
+        self, driver: SlackDriver, slack: FakeSlack, deliverer: Deliverer, clock: ManualClock
+    ) -> None:
+        self.driver, self.slack, self.deliverer, self.clock = driver, slack, deliverer, clock
 
     def tick(self) -> None:
         self.slack.narrate("the delivery tick sends what is due")
         self.deliverer.run_due()
 
+    def wait_until(self, moment: datetime, what: str) -> None:
+        self.clock.advance(moment - self.clock())
+        self.slack.narrate(f"time passes: it is now {moment:%a %d %b %H:%M} UTC, {what}")
+        self.tick()
+
 
 def play(story: Story, people: dict[str, str]) -> None:
-    """Profiles, then Find: Kenji searches, asks Amara for an intro, she accepts."""
+    """Profiles; Find: Kenji asks Amara, she accepts; Prepare: a session, prompts, an agenda."""
     driver = story.driver
     kenji, amara, lucia = people["Kenji"], people["Amara"], people["Lucía"]
 
@@ -137,6 +144,23 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.click(amara, text="Accept")
     story.tick()
     driver.command(kenji, "mentors")
+
+    # Prepare. Kenji's first pick is 02:00 for Amara: the bot warns, and he picks again.
+    driver.click(kenji, text="Schedule our first session")
+    driver.submit(kenji)
+    session_at = DEMO_START.replace(day=2, month=12, hour=8)
+    driver.submit(
+        kenji,
+        {
+            ids.WHEN_ACTION: int(session_at.timestamp()),
+            ids.MEETING_TOPIC_ACTION: "The story of my talk",
+        },
+    )
+    story.tick()
+    story.wait_until(session_at - timedelta(days=1), "a day before the session")
+    driver.dm(kenji, "How do I open the talk so people care in the first minute?")
+    driver.dm(kenji, "What do you do with your hands when you're nervous?")
+    story.wait_until(session_at - timedelta(hours=1), "an hour before the session")
 
     driver.command(lucia, "mentor-me")
     driver.dm(lucia, "Hi! What can you do?")

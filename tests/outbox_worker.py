@@ -20,7 +20,7 @@ from scheduler.delivery import Deliverer, make_delivery_client
 TOKEN = "xoxb-sandbox-token"
 
 
-def render_notes(session, rows, pause: float = 0.0):
+def render_notes(session, rows, now, pause: float = 0.0):
     if pause:
         time.sleep(pause * len(rows))
     return {row.id: Outgoing(text=f"note {row.dedupe_key}") for row in rows}
@@ -41,7 +41,7 @@ def main(database_url: str, api_url: str, pause: float) -> None:
         make_session_factory(engine),
         make_delivery_client(settings),
         lambda: datetime.now(UTC),
-        renderers={"note": lambda session, rows: render_notes(session, rows, pause)},
+        renderers={"note": lambda session, rows, now: render_notes(session, rows, now, pause)},
         batch_size=int(sys.argv[4]) if len(sys.argv) > 4 else 50,
     )
     sent = 0

@@ -133,6 +133,13 @@ def test_demo_prints_the_transcript_and_exits_0(tmp_path):
         "Mentor Coach -> Amara, Kenji (group DM):\n    :wave: @Amara, meet @Kenji.",
         "[Schedule our first session]",
         "*Your mentors*\n    • @Amara",
+        "Heads up: that's 02:00 for Amara (Africa/Lagos)",
+        "Your session is booked for Wed 02 Dec 2026 08:00 UTC (30 min).",
+        "Mentor Coach -> Amara (DM):\n    :memo: *Getting ready for your session with Kenji*",
+        "Mentor Coach -> Kenji (DM):\n    :memo: *Getting ready for your session with Amara*",
+        "*Experience:* Coached thirty first-time conference speakers",
+        "You have 2 items so far.",
+        "*From Kenji:*\n    • How do I open the talk so people care in the first minute?",
         "I don't know `/mentor mentor-me`",
         "type `/mentor help`",
     ):

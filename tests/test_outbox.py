@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.members import workspace_for
 from bot.models import Member, OutboxMessage, OutboxStatus, Workspace
-from bot.outbox import Skip, backoff, cancel_pending, enqueue, shift_pending
+from bot.outbox import Skip, backoff, cancel_pending, enqueue, retime_pending
 from bot.quiet_hours import next_allowed
 from bot.settings import QuietHours, Settings
 from scheduler import start_scheduler
@@ -30,7 +30,7 @@ WORKER = ROOT / "tests" / "outbox_worker.py"
 EVENING = QuietHours(clock_time(20, 0), clock_time(8, 0))
 
 
-def render_gone(session, rows):
+def render_gone(session, rows, now):
     return {row.id: Skip("its meeting was cancelled") for row in rows}
 
 
@@ -42,6 +42,7 @@ class Outbox:
 
     def __init__(self, bot, **settings_overrides):
         self.bot = bot
+        self.user_ids: dict[int, str] = {}
         self.settings = Settings(
             slack_bot_token=bot.slack.bot_token,
             slack_signing_secret="unused",
@@ -70,6 +71,7 @@ class Outbox:
             )
             session.add(member)
             session.flush()
+            self.user_ids[member.id] = user_id
             return member.id
 
     def add(self, key, member_id=None, *, due_in=timedelta(0), kind="note", **options):
@@ -163,7 +165,8 @@ def test_rescheduling_and_cancelling_touch_only_pending_rows_about_that_subject(
     outbox.add("sent:7", kenji, subject=("meeting", 7))
     outbox.deliverer.tick()
     with outbox.bot.database.sessions.begin() as session:
-        assert shift_pending(session, "meeting", 7, timedelta(days=1)) == 2
+        moved = retime_pending(session, "meeting", 7, lambda row: row.due_at + timedelta(days=1))
+        assert moved == 2
     assert outbox.row("prep:7").due_at == outbox.bot.clock() + timedelta(days=1, hours=1)
     assert outbox.row("prep:8").due_at == outbox.bot.clock() + timedelta(hours=1)
     with outbox.bot.database.sessions.begin() as session:
@@ -498,3 +501,18 @@ def test_outbox_report_for_operators(bot, tmp_path):
     assert "1 pending, 0 sending, 0 sent, 1 failed, 0 cancelled" in result.stdout
     assert "#1 note to U" in result.stdout and "2027-12-30" in result.stdout
     assert "#2 note: user_not_found" in result.stdout
+
+
+def test_a_group_dm_waits_until_everyone_in_it_is_outside_quiet_hours(bot):
+    outbox = Outbox(bot, quiet_hours=EVENING)
+    # 09:00 UTC: 18:00 in Tokyo (fine) but 01:00 in Los Angeles (quiet until 08:00 = 16:00 UTC);
+    # by then Tokyo is at 01:00 (quiet until 08:00 = 23:00 UTC). Both are awake at 23:00 UTC.
+    kenji = outbox.member("Kenji", tz="Asia/Tokyo")
+    sam = outbox.member("Sam", tz="America/Los_Angeles")
+    outbox.add("intro", group=[outbox.user_ids[kenji], outbox.user_ids[sam]])
+    assert outbox.deliverer.tick().sent == 0
+    moved = outbox.row("intro")
+    assert moved.due_at == datetime(2026, 11, 25, 23, 0, tzinfo=UTC)
+    bot.clock.advance(moved.due_at - bot.clock())
+    assert outbox.deliverer.tick().sent == 1
+    assert len(bot.slack.calls_to("conversations.open")[-1].args["users"].split(",")) == 2

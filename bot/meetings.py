@@ -1,0 +1,659 @@
+"""Prepare: sessions, prep prompts with the partner's background, and agendas built from DMs."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot import ids, messages
+from bot.database import insert_or_ignore
+from bot.errors import InvalidInput, MentorCoachError
+from bot.members import member_for
+from bot.models import (
+    AgendaItem,
+    Meeting,
+    MeetingStatus,
+    Member,
+    OutboxMessage,
+    OutboxStatus,
+    Pairing,
+    PairingStatus,
+    TopicKind,
+)
+from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue, retime_pending
+from bot.quiet_hours import zone
+from bot.settings import Settings
+
+DURATIONS = (15, 30, 45, 60, 90)
+CADENCES = {0: "Just once", 1: "Every week", 2: "Every 2 weeks", 4: "Every 4 weeks"}
+HORIZON = timedelta(days=183)
+WORKDAY = (time(8), time(18))
+TOPIC_LIMIT = 200
+ITEM_LIMIT = 500
+
+
+class MeetingProblem(MentorCoachError):
+    """A session that cannot be booked, moved or changed by this person; says why."""
+
+
+class NeedsConfirmation(MentorCoachError):
+    """The time is outside the partner's working hours: show the warning, book on a second Save."""
+
+    def __init__(self, warning: str, plan: Plan, partner_name: str) -> None:
+        super().__init__(warning)
+        self.plan = plan
+        self.partner_name = partner_name
+
+
+@dataclass(frozen=True)
+class MeetingForm:
+    """The schedule modal as submitted. Any field may be missing or forged."""
+
+    starts_at: int | None
+    duration: str | None
+    cadence: str | None
+    topic: str | None
+    confirmed_at: int | None = None  # the start time the person already agreed to despite a warning
+
+
+@dataclass(frozen=True)
+class Plan:
+    starts_at: datetime
+    duration: int
+    cadence_weeks: int
+    topic: str | None
+
+
+def partner_of(pairing: Pairing, member_id: int) -> Member:
+    return pairing.mentee if pairing.mentor_id == member_id else pairing.mentor
+
+
+def default_start(tz: str, now: datetime) -> datetime:
+    """The next weekday at 10:00 in this person's own zone."""
+    local = now.astimezone(zone(tz))
+    day = local.date() + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(10), tzinfo=local.tzinfo).astimezone(UTC)
+
+
+def active_pairing(session: Session, pairing_id: int, team_id: str, user_id: str) -> Pairing:
+    """The active pairing with this id, if the person is one of its two members."""
+    pairing = session.get(
+        Pairing,
+        pairing_id,
+        options=[selectinload(Pairing.mentor), selectinload(Pairing.mentee)],
+    )
+    if (
+        pairing is None
+        or user_id not in (pairing.mentor.slack_user_id, pairing.mentee.slack_user_id)
+        or pairing.mentor.workspace.team_id != team_id
+    ):
+        raise MeetingProblem("That pairing isn't yours, so I left it alone.")
+    if pairing.status != PairingStatus.ACTIVE:
+        raise MeetingProblem("That mentoring pair has ended.")
+    return pairing
+
+
+def pairing_with(
+    session: Session, team_id: str, user_id: str, partner_user_id: str, now: datetime
+) -> Pairing:
+    """The active pairing between two people, whichever of them mentors."""
+    me = member_for(session, team_id, user_id, now)
+    partner = session.scalars(
+        select(Member).where(
+            Member.workspace_id == me.workspace_id, Member.slack_user_id == partner_user_id
+        )
+    ).one_or_none()
+    pairing = None
+    if partner is not None:
+        pairing = session.scalars(
+            select(Pairing).where(
+                Pairing.status == PairingStatus.ACTIVE,
+                or_(
+                    and_(Pairing.mentor_id == me.id, Pairing.mentee_id == partner.id),
+                    and_(Pairing.mentor_id == partner.id, Pairing.mentee_id == me.id),
+                ),
+            )
+        ).first()
+    if pairing is None:
+        raise MeetingProblem(
+            f"You and <@{partner_user_id}> aren't a mentoring pair yet. "
+            "Start with `/mentor find <topic>`."
+        )
+    return pairing
+
+
+def only_pairing(session: Session, team_id: str, user_id: str, now: datetime) -> Pairing:
+    """The person's one active pairing, when they have exactly one."""
+    me = member_for(session, team_id, user_id, now)
+    pairings = session.scalars(
+        select(Pairing).where(
+            Pairing.status == PairingStatus.ACTIVE,
+            or_(Pairing.mentor_id == me.id, Pairing.mentee_id == me.id),
+        )
+    ).all()
+    if len(pairings) != 1:
+        hint = (
+            "You don't have a mentor or mentee yet: start with `/mentor find <topic>`."
+            if not pairings
+            else "You have several partners: say which, like `/mentor schedule @name`."
+        )
+        raise MeetingProblem(hint)
+    return pairings[0]
+
+
+def validate_plan(form: MeetingForm, partner: Member, now: datetime, *, series: bool) -> Plan:
+    """Check every field; an out-of-hours time for the partner needs a second confirmation."""
+    errors: dict[str, str] = {}
+    starts_at = (
+        datetime.fromtimestamp(form.starts_at, UTC) if isinstance(form.starts_at, int) else None
+    )
+    if starts_at is None:
+        errors[ids.WHEN_BLOCK] = "Pick a date and time."
+    elif starts_at <= now:
+        errors[ids.WHEN_BLOCK] = "That time has passed. Pick one in the future."
+    elif starts_at > now + HORIZON:
+        errors[ids.WHEN_BLOCK] = "Pick a time within the next six months."
+    duration = int(form.duration) if (form.duration or "").isdigit() else None
+    if duration not in DURATIONS:
+        errors[ids.DURATION_BLOCK] = "Pick one of the lengths offered (15 to 90 minutes)."
+    cadence_text = form.cadence or "0"
+    cadence = int(cadence_text) if cadence_text.isdigit() else None
+    if series and cadence not in CADENCES:
+        errors[ids.CADENCE_BLOCK] = "Pick how often you'll meet."
+    topic = (form.topic or "").strip() or None
+    if topic and len(topic) > TOPIC_LIMIT:
+        errors[ids.MEETING_TOPIC_BLOCK] = f"Keep the topic under {TOPIC_LIMIT} characters."
+    if errors:
+        raise InvalidInput(errors)
+    assert starts_at is not None and duration is not None
+    plan = Plan(starts_at, duration, (cadence or 0) if series else 0, topic)
+    if form.confirmed_at != form.starts_at:
+        warning = out_of_hours(plan, partner)
+        if warning:
+            raise NeedsConfirmation(warning, plan, partner.name)
+    return plan
+
+
+def out_of_hours(plan: Plan, partner: Member) -> str | None:
+    local = zone(partner.tz)
+    start = plan.starts_at.astimezone(local)
+    end = (plan.starts_at + timedelta(minutes=plan.duration)).astimezone(local)
+    if WORKDAY[0] <= start.time() and end.time() <= WORKDAY[1] and start.date() == end.date():
+        return None
+    return (
+        f"Heads up: that's {start:%H:%M} for {partner.name} ({partner.tz}), outside their working "
+        "hours. Save again to book it anyway, or pick another time."
+    )
+
+
+def schedule_meeting(
+    session: Session,
+    pairing: Pairing,
+    user_id: str,
+    plan: Plan,
+    settings: Settings,
+    now: datetime,
+) -> list[Meeting]:
+    """Book one session or a series, each occurrence with its own prompts and agenda."""
+    actor = pairing.mentor if pairing.mentor.slack_user_id == user_id else pairing.mentee
+    series_id = str(uuid.uuid4()) if plan.cadence_weeks else None
+    starts = [plan.starts_at]
+    while plan.cadence_weeks:
+        following = starts[-1] + timedelta(weeks=plan.cadence_weeks)
+        if following > now + HORIZON:
+            break
+        starts.append(following)
+    meetings = [
+        Meeting(
+            pairing_id=pairing.id,
+            starts_at=start,
+            duration_minutes=plan.duration,
+            status=MeetingStatus.SCHEDULED,
+            series_id=series_id,
+            cadence_weeks=plan.cadence_weeks or None,
+            topic=plan.topic,
+            created_by_id=actor.id,
+            created_at=now,
+        )
+        for start in starts
+    ]
+    session.add_all(meetings)
+    session.flush()
+    for meeting in meetings:
+        _queue_preparation(session, pairing, meeting, settings, now)
+    _tell_pair(session, pairing, meetings[0], "meeting_booked", now)
+    return meetings
+
+
+def _queue_preparation(
+    session: Session, pairing: Pairing, meeting: Meeting, settings: Settings, now: datetime
+) -> None:
+    subject = ("meeting", meeting.id)
+    for person in (pairing.mentor, pairing.mentee):
+        enqueue(
+            session,
+            workspace_id=pairing.workspace_id,
+            kind="prep_prompt",
+            dedupe_key=f"prep:{meeting.id}:{person.id}",
+            due_at=_due("prep_prompt", meeting.starts_at, settings, now),
+            now=now,
+            member_id=person.id,
+            subject=subject,
+            urgent=True,
+        )
+    enqueue(
+        session,
+        workspace_id=pairing.workspace_id,
+        kind="agenda",
+        dedupe_key=f"agenda:{meeting.id}",
+        due_at=_due("agenda", meeting.starts_at, settings, now),
+        now=now,
+        group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
+        subject=subject,
+        urgent=True,
+    )
+
+
+def _due(kind: str, starts_at: datetime, settings: Settings, now: datetime) -> datetime:
+    """Lead time before the meeting, or straight away when booked later than that point."""
+    lead = settings.prep_lead_minutes if kind == "prep_prompt" else settings.agenda_lead_minutes
+    return max(now, starts_at - timedelta(minutes=lead))
+
+
+def _tell_pair(
+    session: Session, pairing: Pairing, meeting: Meeting, kind: str, now: datetime
+) -> None:
+    enqueue(
+        session,
+        workspace_id=pairing.workspace_id,
+        kind=kind,
+        dedupe_key=f"{kind}:{meeting.id}:{now.timestamp()}",
+        due_at=now,
+        now=now,
+        group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
+        subject=("meeting", meeting.id),
+        urgent=True,
+        solicited=True,
+    )
+
+
+def meeting_for(
+    session: Session, meeting_id: int, team_id: str, user_id: str, *, upcoming: bool = True
+) -> Meeting:
+    """A meeting of a pair this person belongs to; forged ids for other pairs are refused."""
+    meeting = session.get(
+        Meeting,
+        meeting_id,
+        options=[
+            selectinload(Meeting.pairing).selectinload(Pairing.mentor),
+            selectinload(Meeting.pairing).selectinload(Pairing.mentee),
+        ],
+    )
+    if meeting is None:
+        raise MeetingProblem("I can't find that session any more.")
+    pairing = meeting.pairing
+    if (
+        user_id not in (pairing.mentor.slack_user_id, pairing.mentee.slack_user_id)
+        or pairing.mentor.workspace.team_id != team_id
+    ):
+        raise MeetingProblem("That session isn't yours, so I left it alone.")
+    if upcoming and meeting.status != MeetingStatus.SCHEDULED:
+        raise MeetingProblem(f"That session was {meeting.status.value}.")
+    return meeting
+
+
+def reschedule_meeting(
+    session: Session,
+    meeting_id: int,
+    team_id: str,
+    user_id: str,
+    form: MeetingForm,
+    settings: Settings,
+    now: datetime,
+) -> Meeting:
+    """Move one session; its prompts and agenda that have not gone out move with it."""
+    meeting = meeting_for(session, meeting_id, team_id, user_id)
+    actor_id = member_for(session, team_id, user_id, now).id
+    plan = validate_plan(form, partner_of(meeting.pairing, actor_id), now, series=False)
+    meeting.starts_at, meeting.duration_minutes = plan.starts_at, plan.duration
+    if plan.topic:
+        meeting.topic = plan.topic
+    retime_pending(
+        session,
+        "meeting",
+        meeting.id,
+        lambda row: _due(row.kind, meeting.starts_at, settings, now),
+        kinds=["prep_prompt", "agenda"],
+    )
+    _tell_pair(session, meeting.pairing, meeting, "meeting_moved", now)
+    return meeting
+
+
+def cancel_meeting(
+    session: Session, meeting_id: int, team_id: str, user_id: str, whole_series: bool, now: datetime
+) -> list[Meeting]:
+    """Cancel one session, or it and every later one in its series, with their messages."""
+    meeting = meeting_for(session, meeting_id, team_id, user_id)
+    cancelled = [meeting]
+    if whole_series and meeting.series_id:
+        cancelled = list(
+            session.scalars(
+                select(Meeting).where(
+                    Meeting.series_id == meeting.series_id,
+                    Meeting.status == MeetingStatus.SCHEDULED,
+                    Meeting.starts_at >= meeting.starts_at,
+                )
+            )
+        )
+    for item in cancelled:
+        item.status = MeetingStatus.CANCELLED
+        cancel_pending(session, "meeting", item.id, "meeting cancelled")
+    kind = "series_cancelled" if len(cancelled) > 1 else "meeting_cancelled"
+    _tell_pair(session, meeting.pairing, meeting, kind, now)
+    return cancelled
+
+
+def add_agenda_items(
+    session: Session, meeting_id: int, team_id: str, user_id: str, text: str | None, now: datetime
+) -> int:
+    """Topics typed in the 'Add topics' modal, one per line; returns how many were added."""
+    meeting = meeting_for(session, meeting_id, team_id, user_id)
+    if meeting.starts_at <= now:
+        raise MeetingProblem("That session has started; bring it up live.")
+    lines = [line.strip(" •-*\t") for line in (text or "").splitlines()]
+    items = [line for line in lines if line]
+    if not items:
+        raise InvalidInput({ids.AGENDA_ITEMS_BLOCK: "Write at least one question or topic."})
+    if any(len(item) > ITEM_LIMIT for item in items):
+        raise InvalidInput(
+            {ids.AGENDA_ITEMS_BLOCK: f"Keep each line under {ITEM_LIMIT} characters."}
+        )
+    author = member_for(session, team_id, user_id, now)
+    session.add_all(
+        AgendaItem(meeting_id=meeting.id, author_id=author.id, text=item, created_at=now)
+        for item in items
+    )
+    return len(items)
+
+
+@dataclass(frozen=True)
+class Captured:
+    """What happened to a DM: added to a meeting's agenda, too late, or not an answer at all."""
+
+    outcome: str  # "added" | "started" | "none"
+    meeting: Meeting | None = None
+    partner_name: str = ""
+    items: int = 0
+    open_meetings: int = 0
+
+
+def capture_dm(
+    session: Session, team_id: str, user_id: str, channel: str, ts: str, text: str, now: datetime
+) -> Captured:
+    """A DM after a prep prompt becomes an agenda item for the nearest meeting it was about."""
+    if not text:
+        return Captured("none")
+    member = member_for(session, team_id, user_id, now)
+    prompted = (
+        select(Meeting)
+        .join(
+            OutboxMessage,
+            and_(
+                OutboxMessage.subject_type == "meeting",
+                OutboxMessage.subject_id == Meeting.id,
+                OutboxMessage.kind == "prep_prompt",
+                OutboxMessage.recipient_member_id == member.id,
+                OutboxMessage.status == OutboxStatus.SENT,
+            ),
+        )
+        .where(Meeting.status == MeetingStatus.SCHEDULED)
+        .options(
+            selectinload(Meeting.pairing).selectinload(Pairing.mentor),
+            selectinload(Meeting.pairing).selectinload(Pairing.mentee),
+        )
+    )
+    upcoming = session.scalars(
+        prompted.where(Meeting.starts_at > now).order_by(Meeting.starts_at)
+    ).all()
+    if not upcoming:
+        recent = session.scalars(
+            prompted.where(Meeting.starts_at <= now, Meeting.starts_at > now - timedelta(hours=12))
+        ).first()
+        return Captured("started", recent) if recent else Captured("none")
+    meeting = upcoming[0]
+    insert_or_ignore(
+        session,
+        AgendaItem,
+        meeting_id=meeting.id,
+        author_id=member.id,
+        text=text[: ITEM_LIMIT * 4],
+        source_channel_id=channel,
+        source_ts=ts,
+        created_at=now,
+    )
+    mine = sum(1 for item in _agenda(session, meeting.id) if item.author_id == member.id)
+    return Captured(
+        "added",
+        meeting,
+        partner_of(meeting.pairing, member.id).name,
+        mine,
+        len(upcoming),
+    )
+
+
+def _agenda(session: Session, meeting_id: int) -> list[AgendaItem]:
+    return list(
+        session.scalars(
+            select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(AgendaItem.id)
+        )
+    )
+
+
+def edit_dm_item(session: Session, channel: str, ts: str, text: str, now: datetime) -> bool:
+    """The person edited a DM that became an agenda item: the item follows, until the meeting."""
+    item = _dm_item(session, channel, ts)
+    if item is None or session.get(Meeting, item.meeting_id).starts_at <= now:
+        return False
+    item.text = text[: ITEM_LIMIT * 4]
+    return True
+
+
+def delete_dm_item(session: Session, channel: str, ts: str) -> bool:
+    item = _dm_item(session, channel, ts)
+    if item is None:
+        return False
+    session.delete(item)
+    return True
+
+
+def _dm_item(session: Session, channel: str, ts: str) -> AgendaItem | None:
+    return session.scalars(
+        select(AgendaItem).where(
+            AgendaItem.source_channel_id == channel, AgendaItem.source_ts == ts
+        )
+    ).one_or_none()
+
+
+def upcoming_for(session: Session, member: Member, now: datetime, limit: int = 3) -> list[Meeting]:
+    """This person's next sessions, soonest first, with both people loaded."""
+    return list(
+        session.scalars(
+            select(Meeting)
+            .join(Pairing, Pairing.id == Meeting.pairing_id)
+            .where(
+                or_(Pairing.mentor_id == member.id, Pairing.mentee_id == member.id),
+                Meeting.status == MeetingStatus.SCHEDULED,
+                Meeting.starts_at > now,
+            )
+            .order_by(Meeting.starts_at)
+            .limit(limit)
+            .options(
+                selectinload(Meeting.pairing).selectinload(Pairing.mentor),
+                selectinload(Meeting.pairing).selectinload(Pairing.mentee),
+            )
+        )
+    )
+
+
+def previous_meetings(session: Session, meetings: list[Meeting]) -> dict[int, Meeting | None]:
+    """For each meeting, the pair's last earlier session that was not cancelled, in two queries."""
+    if not meetings:
+        return {}
+    earlier = session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.pairing_id.in_({m.pairing_id for m in meetings}),
+            Meeting.starts_at < max(m.starts_at for m in meetings),
+            Meeting.status != MeetingStatus.CANCELLED,
+        )
+        .order_by(Meeting.starts_at)
+        .options(selectinload(Meeting.agenda).selectinload(AgendaItem.author))
+    ).all()
+    found: dict[int, Meeting | None] = {}
+    for meeting in meetings:
+        before = [
+            m
+            for m in earlier
+            if m.pairing_id == meeting.pairing_id and m.starts_at < meeting.starts_at
+        ]
+        found[meeting.id] = before[-1] if before else None
+    return found
+
+
+def starter_questions(mentee: Member) -> list[str]:
+    """Three questions that fit what the mentee said they want, for an empty agenda."""
+    sought = mentee.topic_names(TopicKind.SOUGHT)
+    topic = sought[0] if sought else "this"
+    goal = mentee.goals.strip().split(". ")[0].rstrip(".") if mentee.goals else ""
+    first = (
+        f"If you were me, aiming to “{goal[:120]}”, what would you work on first?"
+        if goal
+        else "What would you work on first if you were in my shoes?"
+    )
+    return [
+        first,
+        f"What did you get wrong early on with {topic}, and what would you do differently?",
+        f"What could I practise on {topic} before we next meet, and how will I know it works?",
+    ]
+
+
+def _meetings(
+    session: Session, rows: list[OutboxMessage], agenda: bool = False
+) -> dict[int, Meeting]:
+    query = (
+        select(Meeting)
+        .where(Meeting.id.in_({row.subject_id for row in rows}))
+        .options(
+            selectinload(Meeting.pairing).selectinload(Pairing.mentor).selectinload(Member.topics),
+            selectinload(Meeting.pairing).selectinload(Pairing.mentee).selectinload(Member.topics),
+        )
+    )
+    if agenda:
+        query = query.options(selectinload(Meeting.agenda).selectinload(AgendaItem.author))
+    return {meeting.id: meeting for meeting in session.scalars(query)}
+
+
+def _outgoing(message: messages.Message) -> Outgoing:
+    return Outgoing(text=message["text"], blocks=message["blocks"])
+
+
+def render_meeting_notice(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    """Booked, moved and cancelled notices to the pair's group DM."""
+    meetings = _meetings(session, rows)
+    series = _series_ends(session, [m for m in meetings.values() if m.series_id])
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        meeting = meetings.get(row.subject_id or 0)
+        if meeting is None:
+            rendered[row.id] = Skip("the session is gone")
+        elif row.kind in ("meeting_cancelled", "series_cancelled"):
+            rendered[row.id] = _outgoing(
+                messages.build_meeting_cancelled(meeting, row.kind == "series_cancelled")
+            )
+        elif meeting.status != MeetingStatus.SCHEDULED:
+            rendered[row.id] = Skip(f"the session was {meeting.status.value}")
+        else:
+            rendered[row.id] = _outgoing(
+                messages.build_meeting_booked(
+                    meeting, moved=row.kind == "meeting_moved", series=series.get(meeting.series_id)
+                )
+            )
+    return rendered
+
+
+def _series_ends(
+    session: Session, meetings: list[Meeting]
+) -> dict[str | None, tuple[int, datetime]]:
+    """How many sessions each series has left, and when its last one is."""
+    if not meetings:
+        return {}
+    found = session.execute(
+        select(Meeting.series_id, Meeting.starts_at).where(
+            Meeting.series_id.in_({m.series_id for m in meetings}),
+            Meeting.status == MeetingStatus.SCHEDULED,
+        )
+    ).all()
+    ends: dict[str | None, tuple[int, datetime]] = {}
+    for series_id, starts_at in found:
+        count, last = ends.get(series_id, (0, starts_at))
+        ends[series_id] = (count + 1, max(last, starts_at))
+    return ends
+
+
+def render_prep_prompt(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    meetings = _meetings(session, rows)
+    previous = previous_meetings(session, list(meetings.values()))
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        meeting = meetings.get(row.subject_id or 0)
+        if meeting is None or meeting.status != MeetingStatus.SCHEDULED:
+            rendered[row.id] = Skip("the session is no longer scheduled")
+        elif meeting.starts_at <= now:
+            rendered[row.id] = Skip("the session has already started")
+        else:
+            reader = next(
+                p
+                for p in (meeting.pairing.mentor, meeting.pairing.mentee)
+                if p.id == row.recipient_member_id
+            )
+            rendered[row.id] = _outgoing(
+                messages.build_prep_prompt(meeting, reader, previous.get(meeting.id))
+            )
+    return rendered
+
+
+def render_agenda(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    meetings = _meetings(session, rows, agenda=True)
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        meeting = meetings.get(row.subject_id or 0)
+        if meeting is None or meeting.status != MeetingStatus.SCHEDULED:
+            rendered[row.id] = Skip("the session is no longer scheduled")
+        elif meeting.starts_at <= now:
+            rendered[row.id] = Skip("the session has already started")
+        else:
+            starters = [] if meeting.agenda else starter_questions(meeting.pairing.mentee)
+            rendered[row.id] = _outgoing(messages.build_agenda(meeting, starters))
+    return rendered
+
+
+RENDERERS = {
+    "meeting_booked": render_meeting_notice,
+    "meeting_moved": render_meeting_notice,
+    "meeting_cancelled": render_meeting_notice,
+    "series_cancelled": render_meeting_notice,
+    "prep_prompt": render_prep_prompt,
+    "agenda": render_agenda,
+}

@@ -247,6 +247,17 @@ def _queue_preparation(
             subject=subject,
             urgent=True,
         )
+    for person in (pairing.mentor, pairing.mentee):
+        enqueue(
+            session,
+            workspace_id=pairing.workspace_id,
+            kind="checkin",
+            dedupe_key=f"checkin:{meeting.id}:{person.id}",
+            due_at=_due("checkin", meeting.starts_at, settings, now, meeting.duration_minutes),
+            now=now,
+            member_id=person.id,
+            subject=subject,
+        )
     enqueue(
         session,
         workspace_id=pairing.workspace_id,
@@ -260,8 +271,13 @@ def _queue_preparation(
     )
 
 
-def _due(kind: str, starts_at: datetime, settings: Settings, now: datetime) -> datetime:
-    """Lead time before the meeting, or straight away when booked later than that point."""
+def _due(
+    kind: str, starts_at: datetime, settings: Settings, now: datetime, duration: int = 0
+) -> datetime:
+    """Prompts and agenda: a lead time before, or at once if booked later than that point.
+    Check-ins: a delay after the meeting ends."""
+    if kind == "checkin":
+        return starts_at + timedelta(minutes=duration + settings.checkin_delay_minutes)
     lead = settings.prep_lead_minutes if kind == "prep_prompt" else settings.agenda_lead_minutes
     return max(now, starts_at - timedelta(minutes=lead))
 
@@ -328,8 +344,8 @@ def reschedule_meeting(
         session,
         "meeting",
         meeting.id,
-        lambda row: _due(row.kind, meeting.starts_at, settings, now),
-        kinds=["prep_prompt", "agenda"],
+        lambda row: _due(row.kind, meeting.starts_at, settings, now, meeting.duration_minutes),
+        kinds=["prep_prompt", "agenda", "checkin"],
     )
     _tell_pair(session, meeting.pairing, meeting, "meeting_moved", now)
     return meeting
@@ -513,7 +529,10 @@ def previous_meetings(session: Session, meetings: list[Meeting]) -> dict[int, Me
             Meeting.status != MeetingStatus.CANCELLED,
         )
         .order_by(Meeting.starts_at)
-        .options(selectinload(Meeting.agenda).selectinload(AgendaItem.author))
+        .options(
+            selectinload(Meeting.agenda).selectinload(AgendaItem.author),
+            selectinload(Meeting.advice),
+        )
     ).all()
     found: dict[int, Meeting | None] = {}
     for meeting in meetings:

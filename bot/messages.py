@@ -7,7 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from bot import ids
 from bot.matching import describe_offset
-from bot.models import Meeting, Member, MentorRequest, Pairing, TopicKind
+from bot.models import (
+    Advice,
+    GratitudeNote,
+    Meeting,
+    Member,
+    MentorNote,
+    MentorRequest,
+    Pairing,
+    Success,
+    TopicKind,
+)
 from bot.mrkdwn import escape, local_time, quote
 
 if TYPE_CHECKING:
@@ -22,6 +32,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("schedule @partner", "Book a session with your mentor or mentee."),
     ("mentors", "List your current mentors."),
     ("mentees", "List your current mentees."),
+    ("success [what happened]", "Share a win with your mentor, and with everyone if you like."),
+    ("thanks @person [note]", "Send someone a written thank-you."),
     ("block @person", "Never match with this person, either way."),
     ("unblock @person", "Undo a block."),
     ("help", "Show this guide."),
@@ -53,6 +65,13 @@ def guide_lines() -> str:
     return "\n".join(f"• `{ids.COMMAND} {usage}` — {what}" for usage, what in SUBCOMMANDS)
 
 
+OUTSIDE_WORK = (
+    "*Mentor outside work, too:* <https://veterati.com|Veterati> connects veterans and military "
+    "families with mentors, and <https://www.bbbs.org|Big Brothers Big Sisters> matches adults "
+    "with young people who could use one."
+)
+
+
 def build_help() -> Message:
     intro = (
         "*Mentor Coach* helps you find a mentor and get real value from every session. "
@@ -69,6 +88,7 @@ def build_help() -> Message:
                 "elements": [button("Set up my profile", ids.OPEN_PROFILE_ACTION, style="primary")],
             },
             context("Tip: your profile and what's next also live in the bot's *Home* tab."),
+            context(OUTSIDE_WORK),
         ],
     }
 
@@ -473,6 +493,10 @@ def build_prep_prompt(meeting: Meeting, reader: Member, previous: Meeting | None
     if previous is not None and previous.agenda:
         covered = "\n".join(f"• {escape(_short(item.text, 200))}" for item in previous.agenda[:8])
         blocks.append(section(f"*Last time you planned to cover:*\n{covered}"))
+    if previous is not None and previous.advice:
+        applying = "\n".join(f"• {escape(_short(a.text, 200))}" for a in previous.advice[:8])
+        who = "you" if reader.id == pairing.mentee_id else escape(pairing.mentee.name)
+        blocks.append(section(f"*Advice {who} chose to apply after last time:*\n{applying}"))
     ask = (
         "*What do you want to cover?* Reply here with your questions or topics, one per "
         "message. I'll share the combined agenda with you both before the session."
@@ -530,3 +554,257 @@ def build_meeting_started(meeting: Meeting) -> Message:
         "this to its agenda. Bring it up live, or keep it for next time."
     )
     return {"text": text}
+
+
+def build_checkin(meeting: Meeting, reader: Member) -> Message:
+    partner = (
+        meeting.pairing.mentee if reader.id == meeting.pairing.mentor_id else meeting.pairing.mentor
+    )
+    when = local_time(meeting.starts_at)
+    text = f"How was your session with {escape(partner.name)} on {when}? Did it happen?"
+    value = str(meeting.id)
+    return {
+        "text": f"Did your session with {partner.name} happen?",
+        "blocks": [
+            section(f":wave: {text}"),
+            actions(
+                button("Yes", ids.CHECKIN_HELD_ACTION, value, style="primary"),
+                button("We rescheduled", ids.CHECKIN_RESCHEDULED_ACTION, value),
+                button("It didn't happen", ids.CHECKIN_MISSED_ACTION, value),
+            ),
+        ],
+    }
+
+
+def build_checkin_held(meeting: Meeting, partner: Member, is_mentee: bool) -> Message:
+    """Replaces the check-in once answered yes: the next useful steps for this person."""
+    value = str(meeting.id)
+    if is_mentee:
+        text = (
+            "Glad it happened! Writing down the advice you'll apply makes it stick, and a "
+            f"written thank-you means a lot to {escape(partner.name)}."
+        )
+        buttons = [
+            button("What will I apply?", ids.OPEN_ADVICE_ACTION, value, style="primary"),
+            button(f"Thank {partner.name}"[:75], ids.THANKS_ACTION, value),
+        ]
+    else:
+        text = f"Thanks for giving your time. Anything to pass on to {escape(partner.name)}?"
+        buttons = [button(f"Leave a note for {partner.name}"[:75], ids.MENTOR_NOTE_ACTION, value)]
+    buttons.append(
+        button("Schedule the next session", ids.SCHEDULE_SESSION_ACTION, str(meeting.pairing_id))
+    )
+    return {"replace_original": True, "text": text, "blocks": [section(text), actions(*buttons)]}
+
+
+def build_checkin_missed(meeting: Meeting, moved: bool) -> Message:
+    text = (
+        "Got it. Book the new time so I can send the prep notes."
+        if moved
+        else "No worries, it happens. Want to find another time?"
+    )
+    return {
+        "replace_original": True,
+        "text": text,
+        "blocks": [
+            section(text),
+            actions(
+                button("Book another time", ids.SCHEDULE_SESSION_ACTION, str(meeting.pairing_id))
+            ),
+        ],
+    }
+
+
+def build_advice_saved(count: int, partner: Member) -> Message:
+    things = "this" if count == 1 else f"these {count} things"
+    text = (
+        f"Saved. I'll ask you in a week how applying {things} went. "
+        f"Have you thanked {escape(partner.name)} yet? A few written words go a long way."
+    )
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
+
+
+def build_followup(meeting: Meeting, advice: list[Advice]) -> Message:
+    listed = "\n".join(f"• {escape(a.text)}" for a in advice)
+    value = str(meeting.id)
+    return {
+        "text": "How did applying the advice go?",
+        "blocks": [
+            section(f"A week ago you planned to apply:\n{listed}\n*How did it go?*"),
+            actions(
+                button("It worked", ids.FOLLOWUP_WORKED_ACTION, value, style="primary"),
+                button("Still working on it", ids.FOLLOWUP_WORKING_ACTION, value),
+                button("It didn't fit", ids.FOLLOWUP_DIDNT_FIT_ACTION, value),
+            ),
+        ],
+    }
+
+
+def build_followup_answered(outcome: str, meeting: Meeting, mentor: Member) -> Message:
+    name = escape(mentor.name)
+    if outcome == "worked":
+        text = (
+            f"That's great to hear! {name} would love to know. Share it with them, and with "
+            "everyone if you like: successes are how a mentor sees their time paid off."
+        )
+        extra = [
+            button("Share a success", ids.SHARE_SUCCESS_ACTION, str(meeting.id), style="primary")
+        ]
+    elif outcome == "working":
+        text = "Keep at it: habits take a few tries. Bring what's hard to your next session."
+        extra = [button("Schedule a session", ids.SCHEDULE_SESSION_ACTION, str(meeting.pairing_id))]
+    else:
+        text = (
+            f"Thanks for trying it. Not all advice fits; telling {name} why often leads "
+            "somewhere better. Add it to your next session's agenda."
+        )
+        extra = [button("Schedule a session", ids.SCHEDULE_SESSION_ACTION, str(meeting.pairing_id))]
+    return {"replace_original": True, "text": text, "blocks": [section(text), actions(*extra)]}
+
+
+def build_thanks(note: GratitudeNote) -> Message:
+    head = f":sparkles: *<@{note.sender.slack_user_id}> sent you a thank-you note:*"
+    return {
+        "text": f"{note.sender.name} sent you a thank-you note.",
+        "blocks": [section(f"{head}\n{quote(note.text)}")],
+    }
+
+
+def build_mentor_note(note: MentorNote, author: Member) -> Message:
+    head = f":speech_balloon: *A note from your mentor <@{author.slack_user_id}>:*"
+    return {
+        "text": f"A note from your mentor {author.name}.",
+        "blocks": [section(f"{head}\n{quote(note.text)}")],
+    }
+
+
+def build_continue_check(pairing: Pairing) -> Message:
+    text = (
+        f"<@{pairing.mentor.slack_user_id}> and <@{pairing.mentee.slack_user_id}>, your last two "
+        "sessions didn't happen. Life gets busy, and that's OK. Do you want to keep going?"
+    )
+    value = str(pairing.id)
+    return {
+        "text": "Your last two sessions didn't happen. Keep going?",
+        "blocks": [
+            section(text),
+            actions(
+                button("Keep going", ids.KEEP_GOING_ACTION, value, style="primary"),
+                button("End our mentoring", ids.END_PAIRING_ACTION, value),
+            ),
+        ],
+    }
+
+
+def build_pairing_ended(pairing: Pairing) -> Message:
+    text = (
+        f"This mentoring pair has ended. Thank you both, <@{pairing.mentor.slack_user_id}> and "
+        f"<@{pairing.mentee.slack_user_id}>. {escape(pairing.mentee.name)}, you can find a new "
+        "mentor any time with `/mentor find`."
+    )
+    return {"text": "This mentoring pair has ended.", "blocks": [section(text)]}
+
+
+def build_success_to_mentor(success: Success) -> Message:
+    assert success.mentor is not None
+    head = f":tada: *<@{success.author.slack_user_id}> had a win, and credits you:*"
+    post = (
+        "They're also sharing it in the success channel in a minute."
+        if success.share_publicly
+        else "They shared it with you only."
+    )
+    return {
+        "text": f"{success.author.name} had a win and credits you.",
+        "blocks": [section(f"{head}\n{quote(success.text)}"), context(post)],
+    }
+
+
+def build_success_post(success: Success) -> Message:
+    assert success.mentor is not None
+    head = (
+        f":trophy: *A win from <@{success.author.slack_user_id}>*, with thanks to their mentor "
+        f"<@{success.mentor.slack_user_id}>"
+    )
+    return {
+        "text": f"A win from {success.author.name}, with thanks to {success.mentor.name}.",
+        "blocks": [
+            section(f"{head}\n{quote(success.text)}"),
+            context(
+                "Mentoring works. `/mentor find` to get a mentor, `/mentor profile` to become one."
+            ),
+            actions(button("Remove (author only)", ids.REMOVE_SUCCESS_ACTION, str(success.id))),
+        ],
+    }
+
+
+def build_success_shared(mentor: Member, channel_note: str | None, public: bool) -> Message:
+    text = f"Shared with {escape(mentor.name)}."
+    if channel_note:
+        text += f" {channel_note}"
+    elif public:
+        text += " It'll appear in the success channel right after they hear about it."
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
+
+
+def build_success_post_failed(success: Success, reason: str) -> Message:
+    assert success.mentor is not None
+    text = (
+        f"I couldn't post your success in the channel: {reason}. It's saved, and "
+        f"{escape(success.mentor.name)} has it."
+    )
+    return {"text": text, "blocks": [section(text)]}
+
+
+def build_reframe(member: Member, *, after_success: bool) -> Message:
+    learned = member.topic_names(TopicKind.SOUGHT)
+    topic = f" on *{escape(learned[0])}*" if learned else ""
+    why = (
+        "Congratulations on your win!"
+        if after_success
+        else "Three sessions in: you've been putting real work into this."
+    )
+    text = (
+        f"{why} One of the best ways to keep growing is to mentor someone else, maybe{topic}, "
+        "which you've been learning yourself. You'd set how many mentees you take."
+    )
+    return {
+        "text": "Would you like to mentor someone too?",
+        "blocks": [
+            section(f":seedling: {text}"),
+            actions(button("Become a mentor", ids.BECOME_MENTOR_ACTION, style="primary")),
+            context(OUTSIDE_WORK),
+        ],
+    }
+
+
+def build_digest(month_start: Any, held: int, thanks: int, wins: int) -> Message:
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
+    month = f"{month_start:%B}"
+    text = (
+        f":bar_chart: *Your mentoring in {month}:* {count(held, 'session held', 'sessions held')}, "
+        f"{count(thanks, 'thank-you note', 'thank-you notes')}, "
+        f"{count(wins, 'success credited to you', 'successes credited to you')}. "
+        "Thank you for giving your time."
+    )
+    return {"text": f"Your mentoring in {month}.", "blocks": [section(text)]}
+
+
+NO_MENTOR_YET = (
+    "Successes are shared with the mentor who helped, and you don't have one yet. "
+    "Start with `/mentor find <topic>`."
+)
+
+
+def build_continue_answered(pairing: Pairing, keep: bool) -> Message:
+    if keep:
+        text = "Glad you're keeping going. Pick a time that really works for you both."
+        blocks = [
+            section(text),
+            actions(button("Schedule a session", ids.SCHEDULE_SESSION_ACTION, str(pairing.id))),
+        ]
+    else:
+        text = "Done: I've ended this mentoring pair and let you both know. Thank you for trying."
+        blocks = [section(text)]
+    return {"replace_original": True, "text": text, "blocks": blocks}

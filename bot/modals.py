@@ -411,3 +411,140 @@ def build_agenda_modal(partner_name: str, private_metadata: str) -> View:
             )
         ],
     }
+
+
+def _form(callback_id: str, title: str, submit: str, metadata: str, blocks: list) -> View:
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": plain(title),
+        "submit": plain(submit),
+        "close": plain("Cancel"),
+        "blocks": blocks,
+    }
+
+
+def build_advice_modal(mentor_name: str, private_metadata: str) -> View:
+    return _form(
+        ids.ADVICE_CALLBACK,
+        "Advice to apply",
+        "Save",
+        private_metadata,
+        [
+            text_input(
+                ids.ADVICE_BLOCK,
+                ids.ADVICE_ACTION,
+                f"What advice from {mentor_name} will you put into practice?",
+                placeholder="One per line, e.g. Rehearse the opening out loud three times",
+                multiline=True,
+                optional=False,
+                max_length=3000,
+            )
+        ],
+    )
+
+
+def build_thanks_modal(recipient_name: str, private_metadata: str, initial: str = "") -> View:
+    return _form(
+        ids.THANKS_CALLBACK,
+        "Say thank you",
+        "Send",
+        private_metadata,
+        [
+            text_input(
+                ids.THANKS_BLOCK,
+                ids.THANKS_ACTION_ID,
+                f"Your note to {recipient_name}",
+                initial=initial,
+                placeholder="What they did, and what difference it made for you.",
+                multiline=True,
+                optional=False,
+            )
+        ],
+    )
+
+
+def build_mentor_note_modal(mentee_name: str, private_metadata: str) -> View:
+    return _form(
+        ids.MENTOR_NOTE_CALLBACK,
+        "A note for your mentee",
+        "Send",
+        private_metadata,
+        [
+            text_input(
+                ids.MENTOR_NOTE_BLOCK,
+                ids.MENTOR_NOTE_ACTION_ID,
+                f"Your note or follow-up for {mentee_name}",
+                placeholder="A resource, a homework idea, or encouragement.",
+                multiline=True,
+                optional=False,
+            )
+        ],
+    )
+
+
+def build_success_modal(
+    mentors: list[Member],
+    default_mentor_id: int | None,
+    private_metadata: str,
+    *,
+    text: str = "",
+    channel: str | None = None,
+) -> View:
+    """What happened, who to credit, and who gets to hear about it."""
+    mentor_options = [_option(m.name[:75], str(m.id)) for m in mentors[:100]]
+    mentor_select: dict[str, Any] = {
+        "type": "static_select",
+        "action_id": ids.SUCCESS_MENTOR_ACTION,
+        "options": mentor_options,
+    }
+    default = next((o for o in mentor_options if o["value"] == str(default_mentor_id)), None)
+    if default:
+        mentor_select["initial_option"] = default
+    blocks: list[dict[str, Any]] = [
+        text_input(
+            ids.SUCCESS_TEXT_BLOCK,
+            ids.SUCCESS_TEXT_ACTION,
+            "What happened?",
+            initial=text,
+            placeholder="I gave my first conference talk and people asked for the slides!",
+            multiline=True,
+            optional=False,
+            max_length=3000,
+        ),
+        {
+            "type": "input",
+            "block_id": ids.SUCCESS_MENTOR_BLOCK,
+            "label": plain("Which mentor helped?"),
+            "element": mentor_select,
+        },
+    ]
+    if channel:
+        only_mentor = _option("My mentor only", "mentor")
+        blocks.append(
+            {
+                "type": "input",
+                "block_id": ids.SUCCESS_SCOPE_BLOCK,
+                "label": plain("Who should hear about it?"),
+                "element": {
+                    "type": "radio_buttons",
+                    "action_id": ids.SUCCESS_SCOPE_ACTION,
+                    "options": [only_mentor, _option(f"My mentor, then {channel}", "public")],
+                    "initial_option": only_mentor,
+                },
+            }
+        )
+    else:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [
+                    {
+                        "type": "mrkdwn",
+                        "text": "No success channel is set up here, so this goes to your mentor.",
+                    }
+                ],
+            }
+        )
+    return _form(ids.SUCCESS_CALLBACK, "Share a success", "Share", private_metadata, blocks)

@@ -142,6 +142,7 @@ class Member(Base):
     paused_until: Mapped[datetime | None]
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     profile_saved_at: Mapped[datetime | None]
+    reframe_invited_at: Mapped[datetime | None]
     synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
@@ -277,6 +278,7 @@ class Meeting(Base):
     agenda: Mapped[list[AgendaItem]] = relationship(
         order_by="AgendaItem.id", cascade="all, delete-orphan"
     )
+    advice: Mapped[list[Advice]] = relationship(order_by="Advice.id", viewonly=True)
 
     @property
     def ends_at(self) -> datetime:
@@ -319,6 +321,45 @@ class GratitudeNote(Base):
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 
+    sender: Mapped[Member] = relationship(foreign_keys=[from_member_id])
+    recipient: Mapped[Member] = relationship(foreign_keys=[to_member_id])
+
+
+class MentorNote(Base):
+    """A note or follow-up a mentor leaves for their mentee after a session."""
+
+    __tablename__ = "mentor_note"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AdviceOutcome(enum.StrEnum):
+    WORKED = "worked"
+    WORKING = "working"
+    DIDNT_FIT = "didnt_fit"
+
+
+class Advice(Base):
+    """Advice from a session that the mentee chose to apply, and how applying it went."""
+
+    __tablename__ = "advice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meeting.id", ondelete="CASCADE"), index=True
+    )
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[AdviceOutcome | None] = mapped_column(_status(AdviceOutcome, "advice_outcome"))
+    created_at: Mapped[datetime]
+    outcome_at: Mapped[datetime | None]
+
 
 class Success(Base):
     """A win a mentee shares, crediting a mentor; optionally posted to the success channel."""
@@ -333,10 +374,11 @@ class Success(Base):
     )
     text: Mapped[str] = mapped_column(Text)
     share_publicly: Mapped[bool] = mapped_column(Boolean, default=False)
-    channel_id: Mapped[str | None] = mapped_column(String(32))
-    message_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime]
     deleted_at: Mapped[datetime | None]
+
+    author: Mapped[Member] = relationship(foreign_keys=[author_id])
+    mentor: Mapped[Member | None] = relationship(foreign_keys=[mentor_id])
 
 
 class OutboxMessage(Base):

@@ -5,7 +5,16 @@ Each feature module keeps its own renderers; this is the one table the delivery 
 
 from __future__ import annotations
 
-from bot import intros, meetings, wishes
-from bot.outbox import Renderer
+from bot import checkins, intros, meetings, reframe, successes, wishes
+from bot.outbox import FailureHook, Renderer
 
-RENDERERS: dict[str, Renderer] = {**intros.RENDERERS, **meetings.RENDERERS, **wishes.RENDERERS}
+RENDERERS: dict[str, Renderer] = {
+    **intros.RENDERERS,
+    **meetings.RENDERERS,
+    **checkins.RENDERERS,
+    **successes.RENDERERS,
+    **reframe.RENDERERS,
+    **wishes.RENDERERS,
+}
+# What else must happen when a kind of message fails for good (tell someone, undo a flag).
+FAILURE_HOOKS: dict[str, FailureHook] = {**successes.FAILURE_HOOKS}

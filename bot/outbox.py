@@ -65,6 +65,7 @@ class Skip:
 Rendered = Outgoing | Skip
 # A renderer turns due rows of one kind into messages at `now`, loading what it needs in one query.
 Renderer = Callable[[Session, list[OutboxMessage], datetime], dict[int, Rendered]]
+FailureHook = Callable[[Session, OutboxMessage, str, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -390,7 +391,13 @@ def record_sent(
 
 
 def record_failure(
-    session: Session, delivery_id: int, error: str, now: datetime, *, transient: bool
+    session: Session,
+    delivery_id: int,
+    error: str,
+    now: datetime,
+    *,
+    transient: bool,
+    hooks: Mapping[str, FailureHook] | None = None,
 ) -> None:
     """Retry a passing failure later with backoff and jitter; give up on permanent ones."""
     row = session.get(OutboxMessage, delivery_id)
@@ -399,6 +406,9 @@ def record_failure(
     row.last_error, row.claimed_by, row.claimed_at = error[:500], None, None
     if not transient or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.FAILED
+        hook = (hooks or {}).get(row.kind)
+        if hook is not None:
+            hook(session, row, error, now)
         return
     row.status = OutboxStatus.PENDING
     row.next_attempt_at = now + backoff(row.attempts)

@@ -145,3 +145,19 @@ def _capacity(raw: str | None) -> int | None:
     except ValueError:
         return None
     return value if 1 <= value <= MAX_CAPACITY else None
+
+
+def become_mentor(session: Session, team_id: str, user_id: str, now: datetime) -> Member:
+    """Add the mentor role; what they learned becomes what they offer, to edit in the profile."""
+    member = member_for(session, team_id, user_id, now)
+    member.is_mentor, member.updated_at = True, now
+    offered = {link.topic_id for link in member.topics if link.kind == TopicKind.OFFERED}
+    if not offered:
+        member.topics.extend(
+            MemberTopic(topic_id=link.topic_id, kind=TopicKind.OFFERED)
+            for link in list(member.topics)
+            if link.kind == TopicKind.SOUGHT
+        )
+    session.flush()
+    fulfil_wishes(session, member, now)
+    return member

@@ -9,21 +9,42 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import ids
+from bot.checkins import answer_for, continue_pairing, mark_held, mark_missed, record_outcome
 from bot.errors import MentorCoachError
 from bot.finding import wanted_topics
 from bot.intros import accept_request, mentor_to_ask, request_to_answer, withdraw_request
 from bot.meetings import active_pairing, meeting_for
 from bot.members import member_for
-from bot.messages import build_note, build_request_answered, build_wish_saved, build_withdrawn
+from bot.messages import (
+    NO_MENTOR_YET,
+    build_checkin_held,
+    build_checkin_missed,
+    build_continue_answered,
+    build_followup_answered,
+    build_note,
+    build_request_answered,
+    build_wish_saved,
+    build_withdrawn,
+)
 from bot.modals import (
     build_decline_modal,
     build_intro_modal,
 )
+from bot.models import AdviceOutcome
+from bot.profiles import become_mentor
+from bot.successes import remove_success
 from bot.wishes import make_wishes
 from handlers import Deps
 from handlers.commands import show_matches
 from handlers.directory import sync_member
-from handlers.forms import meeting_view, open_profile_modal, schedule_view
+from handlers.forms import (
+    advice_view,
+    after_session_view,
+    meeting_view,
+    open_profile_modal,
+    schedule_view,
+    success_view,
+)
 from handlers.home import publish_home
 
 
@@ -63,6 +84,7 @@ def tell(
 
 def register(app: App, deps: Deps) -> None:
     register_meetings(app, deps)
+    register_respect(app, deps)
 
     @app.action(ids.OPEN_PROFILE_ACTION)
     def handle_open_profile(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -220,3 +242,155 @@ def register_meetings(app: App, deps: Deps) -> None:
             return
         note = "No problem. If something comes up before the session, just write it here."
         tell(body, respond, client, deps, build_note(note))
+
+
+def register_respect(app: App, deps: Deps) -> None:
+    @app.action(ids.CHECKIN_HELD_ACTION)
+    def handle_checkin_held(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        try:
+            with deps.sessions.begin() as session:
+                answer = mark_held(session, button_id(body), team_id, user_id, deps.clock())
+                message = build_checkin_held(answer.meeting, answer.partner, answer.is_mentee)
+                view = advice_view(answer, body.get("response_url"))
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        if answer.is_mentee:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        tell(body, respond, client, deps, message)
+
+    @app.action(ids.CHECKIN_RESCHEDULED_ACTION)
+    @app.action(ids.CHECKIN_MISSED_ACTION)
+    def handle_checkin_missed(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        moved = body["actions"][0]["action_id"] == ids.CHECKIN_RESCHEDULED_ACTION
+        try:
+            with deps.sessions.begin() as session:
+                answer = mark_missed(
+                    session, button_id(body), team_id, user_id, deps.clock(), moved=moved
+                )
+                message = build_checkin_missed(answer.meeting, moved)
+                view = schedule_view(
+                    answer.meeting.pairing, user_id, body.get("response_url"), deps.clock()
+                )
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        if moved:
+            client.views_open(trigger_id=body["trigger_id"], view=view)
+        tell(body, respond, client, deps, message)
+
+    @app.action(ids.OPEN_ADVICE_ACTION)
+    @app.action(ids.THANKS_ACTION)
+    @app.action(ids.MENTOR_NOTE_ACTION)
+    def handle_after_session_form(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        action = body["actions"][0]["action_id"]
+        try:
+            with deps.sessions.begin() as session:
+                answer = answer_for(session, button_id(body), team_id, user_id, deps.clock())
+                view = after_session_view(action, answer, body.get("response_url"))
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.FOLLOWUP_WORKED_ACTION)
+    @app.action(ids.FOLLOWUP_WORKING_ACTION)
+    @app.action(ids.FOLLOWUP_DIDNT_FIT_ACTION)
+    def handle_followup(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        outcome = FOLLOWUP_OUTCOMES[body["actions"][0]["action_id"]]
+        try:
+            with deps.sessions.begin() as session:
+                answer = record_outcome(
+                    session, button_id(body), team_id, user_id, outcome, deps.clock()
+                )
+                message = build_followup_answered(outcome.value, answer.meeting, answer.partner)
+        except MentorCoachError as error:
+            message = build_note(str(error))
+        tell(body, respond, client, deps, message)
+
+    @app.action(ids.KEEP_GOING_ACTION)
+    @app.action(ids.END_PAIRING_ACTION)
+    def handle_continue(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        keep = body["actions"][0]["action_id"] == ids.KEEP_GOING_ACTION
+        try:
+            with deps.sessions.begin() as session:
+                pairing = continue_pairing(
+                    session, button_id(body), team_id, user_id, keep, deps.clock()
+                )
+                message = build_continue_answered(pairing, keep)
+        except MentorCoachError as error:
+            message = build_note(str(error))
+        tell(body, respond, client, deps, message)
+
+    @app.action(ids.SHARE_SUCCESS_ACTION)
+    def handle_share_success(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        with deps.sessions.begin() as session:
+            view = success_view(
+                session, deps, team_id, user_id, "", body.get("response_url"), button_id(body)
+            )
+        if view is None:
+            tell(body, respond, client, deps, build_note(NO_MENTOR_YET))
+            return
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action(ids.REMOVE_SUCCESS_ACTION)
+    def handle_remove_success(
+        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = who(body)
+        try:
+            with deps.sessions.begin() as session:
+                posted = remove_success(session, button_id(body), team_id, user_id, deps.clock())
+        except MentorCoachError as error:
+            tell(body, respond, client, deps, build_note(str(error)))
+            return
+        if posted:
+            client.chat_delete(channel=posted[0], ts=posted[1])
+        tell(body, respond, client, deps, build_note("Removed. Your mentor still has it."))
+
+    @app.action(ids.BECOME_MENTOR_ACTION)
+    def handle_become_mentor(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        team_id, user_id = who(body)
+        with deps.sessions.begin() as session:
+            become_mentor(session, team_id, user_id, deps.clock())
+        open_profile_modal(
+            client,
+            deps,
+            trigger_id=body["trigger_id"],
+            team_id=team_id,
+            user_id=user_id,
+            response_url=body.get("response_url"),
+        )
+
+
+FOLLOWUP_OUTCOMES = {
+    ids.FOLLOWUP_WORKED_ACTION: AdviceOutcome.WORKED,
+    ids.FOLLOWUP_WORKING_ACTION: AdviceOutcome.WORKING,
+    ids.FOLLOWUP_DIDNT_FIT_ACTION: AdviceOutcome.DIDNT_FIT,
+}

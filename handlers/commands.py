@@ -13,22 +13,24 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import ids
+from bot.checkins import send_thanks
 from bot.errors import MentorCoachError
 from bot.finding import NeedsGoals, find_mentors
 from bot.meetings import only_pairing, pairing_with
 from bot.members import find_member
 from bot.messages import (
+    NO_MENTOR_YET,
     build_find_results,
     build_help,
     build_note,
     build_partners,
     build_unknown_subcommand,
 )
-from bot.modals import build_goals_modal
+from bot.modals import build_goals_modal, build_thanks_modal
 from bot.partners import block, list_partners, unblock
 from handlers import Deps
 from handlers.directory import sync_member
-from handlers.forms import open_profile_modal, schedule_view
+from handlers.forms import open_profile_modal, schedule_view, success_view
 
 # With should_escape on (manifest.yml), Slack sends a mention as <@U123|name>.
 MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -160,6 +162,44 @@ def handle_schedule(slash: Slash) -> None:
     slash.client.views_open(trigger_id=slash.trigger_id, view=view)
 
 
+def handle_success(slash: Slash) -> None:
+    """`/mentor success [what happened]`: the share form, with the text filled in."""
+    with slash.deps.sessions.begin() as session:
+        view = success_view(
+            session, slash.deps, slash.team_id, slash.user_id, slash.rest, slash.response_url
+        )
+    if view is None:
+        slash.reply(build_note(NO_MENTOR_YET))
+        return
+    slash.ack()
+    slash.client.views_open(trigger_id=slash.trigger_id, view=view)
+
+
+def handle_thanks(slash: Slash) -> None:
+    """`/mentor thanks @person [note]`: sent at once with a note, or a form to write one."""
+    mention, _, note = slash.rest.partition(" ")
+    target = MENTION.match(mention)
+    if not target:
+        slash.reply(build_note(f"Mention who to thank, like `{ids.COMMAND} thanks @name`."))
+        return
+    if not note.strip():
+        metadata = json.dumps({"to": target.group(1), "r": slash.response_url})
+        slash.ack()
+        slash.client.views_open(
+            trigger_id=slash.trigger_id, view=build_thanks_modal(f"<@{target.group(1)}>", metadata)
+        )
+        return
+    try:
+        with slash.deps.sessions.begin() as session:
+            send_thanks(
+                session, slash.team_id, slash.user_id, target.group(1), note, slash.deps.clock()
+            )
+    except MentorCoachError as error:
+        slash.reply(build_note(str(error)))
+        return
+    slash.reply(build_note(f"Sent. <@{target.group(1)}> will get your note by DM."))
+
+
 def handle_partners(slash: Slash) -> None:
     role = slash.word.lower()
     with slash.deps.sessions.begin() as session:
@@ -205,6 +245,8 @@ ROUTES: dict[str, Callable[[Slash], None]] = {
     "mentors": handle_partners,
     "mentees": handle_partners,
     "schedule": handle_schedule,
+    "success": handle_success,
+    "thanks": handle_thanks,
     "block": handle_block,
     "unblock": handle_unblock,
 }

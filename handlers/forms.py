@@ -6,17 +6,25 @@ import json
 from datetime import datetime
 
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import ids
+from bot.checkins import Answer
 from bot.meetings import default_start, partner_of
-from bot.members import find_member
+from bot.members import find_member, member_for
 from bot.modals import (
+    View,
+    build_advice_modal,
     build_agenda_modal,
     build_cancel_modal,
+    build_mentor_note_modal,
     build_profile_modal,
     build_schedule_modal,
+    build_success_modal,
+    build_thanks_modal,
 )
 from bot.models import Meeting, Pairing
+from bot.successes import mentors_of
 from handlers import Deps
 
 
@@ -38,7 +46,7 @@ def open_profile_modal(
     client.views_open(trigger_id=trigger_id, view=view)
 
 
-def schedule_view(pairing: Pairing, user_id: str, response_url: str | None, now: datetime) -> dict:
+def schedule_view(pairing: Pairing, user_id: str, response_url: str | None, now: datetime) -> View:
     """The booking modal for this pair, starting at the opener's next weekday, 10:00."""
     me = pairing.mentor if pairing.mentor.slack_user_id == user_id else pairing.mentee
     metadata = json.dumps({"p": pairing.id, "r": response_url})
@@ -47,7 +55,7 @@ def schedule_view(pairing: Pairing, user_id: str, response_url: str | None, now:
     )
 
 
-def meeting_view(action: str, meeting: Meeting, user_id: str, response_url: str | None) -> dict:
+def meeting_view(action: str, meeting: Meeting, user_id: str, response_url: str | None) -> View:
     metadata = json.dumps({"m": meeting.id, "r": response_url})
     me = next(
         p for p in (meeting.pairing.mentor, meeting.pairing.mentee) if p.slack_user_id == user_id
@@ -64,4 +72,45 @@ def meeting_view(action: str, meeting: Meeting, user_id: str, response_url: str 
         duration=meeting.duration_minutes,
         topic=meeting.topic or "",
         moving=True,
+    )
+
+
+def advice_view(answer: Answer, response_url: str | None) -> View:
+    return after_session_view(ids.OPEN_ADVICE_ACTION, answer, response_url)
+
+
+def after_session_view(action: str, answer: Answer, response_url: str | None) -> View:
+    """Advice to apply (mentee), a thank-you (either), or a note for the mentee (mentor)."""
+    metadata = json.dumps({"m": answer.meeting.id, "r": response_url})
+    if action == ids.OPEN_ADVICE_ACTION:
+        return build_advice_modal(answer.partner.name, metadata)
+    if action == ids.MENTOR_NOTE_ACTION:
+        return build_mentor_note_modal(answer.partner.name, metadata)
+    return build_thanks_modal(answer.partner.name, metadata)
+
+
+def success_view(
+    session: Session,
+    deps: Deps,
+    team_id: str,
+    user_id: str,
+    text: str,
+    response_url: str | None,
+    meeting_id: int = 0,
+) -> View | None:
+    """The share-a-success form, crediting the session's or current mentor; None if no mentor."""
+    member = member_for(session, team_id, user_id, deps.clock())
+    mentors = mentors_of(session, member)
+    if not mentors:
+        return None
+    meeting = session.get(Meeting, meeting_id) if meeting_id else None
+    default = (
+        meeting.pairing.mentor_id if meeting and meeting.pairing.mentee_id == member.id else None
+    )
+    return build_success_modal(
+        mentors,
+        default or mentors[0].id,
+        json.dumps({"r": response_url}),
+        text=text,
+        channel=deps.settings.success_channel,
     )

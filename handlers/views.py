@@ -11,6 +11,7 @@ from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
 from bot import ids
+from bot.checkins import leave_note, save_advice, send_thanks, thank_mentor
 from bot.errors import InvalidInput, MentorCoachError
 from bot.finding import GoalsForm, save_goals
 from bot.intros import decline_request, request_intro
@@ -26,14 +27,17 @@ from bot.meetings import (
     validate_plan,
 )
 from bot.messages import (
+    build_advice_saved,
     build_note,
     build_profile_saved,
     build_request_answered,
     build_request_sent,
+    build_success_shared,
 )
 from bot.modals import build_schedule_modal
 from bot.mrkdwn import local_time
 from bot.profiles import ProfileForm, save_profile, validate_profile
+from bot.successes import share_success
 from handlers import Deps
 from handlers.commands import show_matches
 from handlers.directory import sync_member
@@ -43,6 +47,7 @@ from handlers.home import publish_home
 def register(app: App, deps: Deps) -> None:
     register_find(app, deps)
     register_meetings(app, deps)
+    register_respect(app, deps)
 
     @app.view(ids.PROFILE_CALLBACK)
     def handle_profile_submission(
@@ -310,3 +315,85 @@ def warning_view(meta: dict[str, Any], warning: NeedsConfirmation) -> dict[str, 
         warning=str(warning),
         moving="m" in meta,
     )
+
+
+def register_respect(app: App, deps: Deps) -> None:
+    @app.view(ids.ADVICE_CALLBACK)
+    def handle_advice_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        meta = metadata(view)
+        text = typed(view, ids.ADVICE_BLOCK, ids.ADVICE_ACTION)
+        try:
+            with deps.sessions.begin() as session:
+                meeting_id, now = _int(meta.get("m")), deps.clock()
+                answer, advice = save_advice(
+                    session, meeting_id, team_id, user_id, text, deps.settings, now
+                )
+                message = build_advice_saved(len(advice), answer.partner)
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        except MentorCoachError as error:
+            ack(response_action="errors", errors={ids.ADVICE_BLOCK: str(error)})
+            return
+        ack()
+        reply_to(meta.get("r"), message)
+
+    @app.view(ids.THANKS_CALLBACK)
+    @app.view(ids.MENTOR_NOTE_CALLBACK)
+    def handle_note_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        meta, now = metadata(view), deps.clock()
+        thanks = view["callback_id"] == ids.THANKS_CALLBACK
+        block, action = (
+            (ids.THANKS_BLOCK, ids.THANKS_ACTION_ID)
+            if thanks
+            else (ids.MENTOR_NOTE_BLOCK, ids.MENTOR_NOTE_ACTION_ID)
+        )
+        text = typed(view, block, action)
+        try:
+            with deps.sessions.begin() as session:
+                if not thanks:
+                    leave_note(session, _int(meta.get("m")), team_id, user_id, text, now)
+                elif "to" in meta:
+                    send_thanks(session, team_id, user_id, str(meta["to"]), text, now)
+                else:
+                    thank_mentor(session, _int(meta.get("m")), team_id, user_id, text, now)
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        except MentorCoachError as error:
+            ack(response_action="errors", errors={block: str(error)})
+            return
+        ack()
+        reply_to(meta.get("r"), build_note("Sent. They'll get it by DM."))
+
+    @app.view(ids.SUCCESS_CALLBACK)
+    def handle_success_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
+        values, meta = view["state"]["values"], metadata(view)
+
+        def chosen(block_id: str, action_id: str) -> str | None:
+            option = ((values.get(block_id) or {}).get(action_id) or {}).get("selected_option")
+            return option.get("value") if isinstance(option, dict) else None
+
+        mentor = chosen(ids.SUCCESS_MENTOR_BLOCK, ids.SUCCESS_MENTOR_ACTION) or ""
+        public = chosen(ids.SUCCESS_SCOPE_BLOCK, ids.SUCCESS_SCOPE_ACTION) == "public"
+        try:
+            with deps.sessions.begin() as session:
+                shared = share_success(
+                    session,
+                    team_id,
+                    user_id,
+                    typed(view, ids.SUCCESS_TEXT_BLOCK, ids.SUCCESS_TEXT_ACTION),
+                    int(mentor) if mentor.isdigit() else None,
+                    public,
+                    deps.settings,
+                    deps.clock(),
+                )
+                message = build_success_shared(shared.mentor, shared.channel_note, public)
+        except InvalidInput as error:
+            ack(response_action="errors", errors=error.errors)
+            return
+        ack()
+        reply_to(meta.get("r"), message)

@@ -45,6 +45,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                 slack_signing_secret=SIGNING_SECRET,
                 slack_api_url=slack.api_url,
                 database_url=database_url,
+                success_channel="#wins",
             )
             engine, sessions = wiring.open_database(settings)
             clock = ManualClock(DEMO_START)
@@ -58,6 +59,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
                     name: slack.add_user(name, real_name=real_name, tz=tz)
                     for name, real_name, tz, _ in PEOPLE
                 }
+                slack.add_channel("wins", members=[slack.bot_user_id, *people.values()])
                 play(Story(driver, slack, deliverer, clock), people)
                 _print_story(out, events_url, slack)
             finally:
@@ -161,6 +163,57 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.dm(kenji, "How do I open the talk so people care in the first minute?")
     driver.dm(kenji, "What do you do with your hands when you're nervous?")
     story.wait_until(session_at - timedelta(hours=1), "an hour before the session")
+
+    # Respect: after the session, the check-in, the advice to apply, thanks both ways.
+    story.wait_until(session_at + timedelta(minutes=90), "an hour after the session ended")
+    driver.click(kenji, text="Yes")
+    driver.submit(
+        kenji,
+        {
+            ids.ADVICE_ACTION: "Open with the migration story, not the architecture diagram\n"
+            "Practise the first minute out loud every day",
+        },
+    )
+    driver.click(kenji, text="Thank Amara")
+    driver.submit(
+        kenji,
+        {
+            ids.THANKS_ACTION_ID: "Thank you for today. The idea of opening with the "
+            "story instead of the diagram changed how I see the whole talk."
+        },
+    )
+    driver.click(amara, text="Yes")
+    driver.click(amara, text="Leave a note for Kenji")
+    driver.submit(
+        amara,
+        {ids.MENTOR_NOTE_ACTION_ID: "Record yourself once this week and watch it back."},
+    )
+    story.tick()
+
+    # A week later: how did applying it go? A success, shared with Amara first, then #wins.
+    story.wait_until(session_at + timedelta(days=7, minutes=90), "a week later")
+    driver.click(kenji, text="It worked")
+    driver.click(kenji, text="Share a success")
+    driver.submit(
+        kenji,
+        {
+            ids.SUCCESS_TEXT_ACTION: "I gave a trial run of my talk to the team and nobody "
+            "looked at their phone. The story opening worked!",
+            ids.SUCCESS_SCOPE_ACTION: "public",
+        },
+    )
+    story.tick()
+    story.wait_until(story.clock() + timedelta(minutes=1), "a minute later")
+
+    # Re-frame: Kenji's first success brings an invitation to mentor someone too.
+    driver.click(kenji, text="Become a mentor")
+    driver.submit(
+        kenji,
+        {
+            ids.PROFILE_BACKGROUND_ACTION: "Backend engineer; gave my first talk this spring.",
+            ids.PROFILE_CAPACITY_ACTION: "1",
+        },
+    )
 
     driver.command(lucia, "mentor-me")
     driver.dm(lucia, "Hi! What can you do?")

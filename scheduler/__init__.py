@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.intros import expire_requests
 from bot.models import ProcessedEvent
+from bot.reframe import queue_digests
 from scheduler.delivery import Deliverer
 
 logger = logging.getLogger(__name__)
@@ -24,6 +25,14 @@ def forget_old_events(sessions: sessionmaker[Session], now: datetime) -> None:
         session.execute(
             delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY)
         )
+
+
+def monthly_digests(sessions: sessionmaker[Session], now: datetime) -> None:
+    """On the first weekday of the month, mentors hear what their time achieved."""
+    with sessions.begin() as session:
+        queued = queue_digests(session, now)
+    if queued:
+        logger.info("queued %s monthly mentor digests", queued)
 
 
 def housekeeping(sessions: sessionmaker[Session], now: datetime) -> None:
@@ -45,7 +54,11 @@ def start_scheduler(
     The job store is in memory on purpose: APScheduler's stores must not be shared between
     processes, and our outbox table already makes every send durable and claimed once.
     """
-    jobs = [lambda now: forget_old_events(sessions, now), *(daily_jobs or [])]
+    jobs = [
+        lambda now: forget_old_events(sessions, now),
+        lambda now: monthly_digests(sessions, now),
+        *(daily_jobs or []),
+    ]
 
     def run_daily() -> None:
         for job in jobs:

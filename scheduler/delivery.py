@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot import outbox
-from bot.outbound import RENDERERS
+from bot.outbound import FAILURE_HOOKS, RENDERERS
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,9 @@ class Deliverer:
         clock: Callable[[], datetime],
         renderers: Mapping[str, outbox.Renderer] = RENDERERS,
         batch_size: int = BATCH_SIZE,
+        failure_hooks: Mapping[str, outbox.FailureHook] = FAILURE_HOOKS,
     ) -> None:
+        self.failure_hooks = failure_hooks
         self.settings = settings
         self.sessions = sessions
         self.client = client
@@ -124,7 +126,14 @@ class Deliverer:
     def _fail(self, delivery: outbox.Delivery, error: Exception, report: TickReport) -> None:
         code, transient = _classify(error)
         with self.sessions.begin() as session:
-            outbox.record_failure(session, delivery.id, code, self.clock(), transient=transient)
+            outbox.record_failure(
+                session,
+                delivery.id,
+                code,
+                self.clock(),
+                transient=transient,
+                hooks=self.failure_hooks,
+            )
         if transient:
             report.retried += 1
             logger.info("outbox %s: %s, will retry", delivery.id, code)

@@ -117,7 +117,9 @@ class Bot:
 
 
 @pytest.fixture
-def bot(database: Database) -> Iterator[Bot]:
+def bot(database: Database, request: pytest.FixtureRequest) -> Iterator[Bot]:
+    """`@pytest.mark.settings(success_channel="#wins")` overrides settings for one test."""
+    marker = request.node.get_closest_marker("settings")
     clock = ManualClock(START)
     executor = TrackingExecutor(max_workers=4)
     with FakeSlack(SIGNING_SECRET) as slack:
@@ -126,6 +128,7 @@ def bot(database: Database) -> Iterator[Bot]:
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack.api_url,
             database_url=database.url,
+            **(marker.kwargs if marker else {}),
         )
         app = create_app(settings, database.sessions, listener_executor=executor, clock=clock)
         server = serve_http(app, database.engine, 0, host="127.0.0.1")

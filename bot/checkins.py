@@ -1,0 +1,469 @@
+"""Respect: after a session, did it happen, what advice to apply, thanks, notes, and follow-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from bot import ids, messages
+from bot.errors import InvalidInput, MentorCoachError
+from bot.meetings import meeting_for, partner_of
+from bot.members import member_for
+from bot.models import (
+    Advice,
+    AdviceOutcome,
+    GratitudeNote,
+    Meeting,
+    MeetingStatus,
+    Member,
+    MentorNote,
+    OutboxMessage,
+    Pairing,
+    PairingStatus,
+)
+from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue
+from bot.settings import Settings
+from bot.wishes import fulfil_wishes
+
+NOTE_LIMIT = 1000
+ADVICE_LIMIT = 300
+MISSES_BEFORE_ASKING = 2
+
+
+class CheckInProblem(MentorCoachError):
+    """An answer that does not fit the session's state, or comes from the wrong person."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    meeting: Meeting
+    actor: Member
+    partner: Member
+    is_mentee: bool
+
+
+def answer_for(
+    session: Session, meeting_id: int, team_id: str, user_id: str, now: datetime
+) -> Answer:
+    """The session, seen by one of its two people, once it has started."""
+    meeting = meeting_for(session, meeting_id, team_id, user_id, upcoming=False)
+    if meeting.starts_at > now:
+        raise CheckInProblem("That session hasn't happened yet, so there's nothing to check in on.")
+    actor = member_for(session, team_id, user_id, now)
+    return Answer(
+        meeting, actor, partner_of(meeting.pairing, actor.id), actor.id == meeting.pairing.mentee_id
+    )
+
+
+def mark_held(
+    session: Session, meeting_id: int, team_id: str, user_id: str, now: datetime
+) -> Answer:
+    """Yes, it happened. The first answer sets the status; a contradicting later one is refused."""
+    answer = answer_for(session, meeting_id, team_id, user_id, now)
+    meeting = answer.meeting
+    if meeting.status in (MeetingStatus.MISSED, MeetingStatus.CANCELLED):
+        raise CheckInProblem(
+            f"{answer.partner.name} already marked this session as {meeting.status.value}. "
+            "If that's wrong, talk it over and book the next one."
+        )
+    if meeting.status == MeetingStatus.SCHEDULED:
+        meeting.status = MeetingStatus.HELD
+        cancel_pending(
+            session, "meeting", meeting.id, "session held", kinds=["prep_prompt", "agenda"]
+        )
+        from bot.reframe import invite_after_sessions
+
+        invite_after_sessions(session, meeting.pairing.mentee, now)
+    return answer
+
+
+def mark_missed(
+    session: Session, meeting_id: int, team_id: str, user_id: str, now: datetime, *, moved: bool
+) -> Answer:
+    """It didn't happen (or was moved). Two misses in a row: ask the pair whether to go on."""
+    answer = answer_for(session, meeting_id, team_id, user_id, now)
+    meeting = answer.meeting
+    if meeting.status == MeetingStatus.HELD:
+        raise CheckInProblem(f"{answer.partner.name} already said this session happened.")
+    if meeting.status == MeetingStatus.SCHEDULED:
+        meeting.status = MeetingStatus.CANCELLED if moved else MeetingStatus.MISSED
+        cancel_pending(session, "meeting", meeting.id, "session did not happen as booked")
+        if not moved and _missed_in_a_row(session, meeting) >= MISSES_BEFORE_ASKING:
+            pairing = meeting.pairing
+            enqueue(
+                session,
+                workspace_id=pairing.workspace_id,
+                kind="continue_check",
+                dedupe_key=f"continue:{pairing.id}:{meeting.id}",
+                due_at=now,
+                now=now,
+                group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
+                subject=("pairing", pairing.id),
+                urgent=True,
+            )
+    return answer
+
+
+def _missed_in_a_row(session: Session, meeting: Meeting) -> int:
+    """How many of the pair's latest past sessions, counting this one, were missed."""
+    recent = session.scalars(
+        select(Meeting.status)
+        .where(
+            Meeting.pairing_id == meeting.pairing_id,
+            Meeting.starts_at <= meeting.starts_at,
+            Meeting.status.in_([MeetingStatus.HELD, MeetingStatus.MISSED]),
+        )
+        .order_by(Meeting.starts_at.desc())
+        .limit(MISSES_BEFORE_ASKING)
+    ).all()
+    missed = 0
+    for status in recent:
+        if status != MeetingStatus.MISSED:
+            break
+        missed += 1
+    return missed
+
+
+def parse_lines(raw: str | None, block_id: str, limit: int) -> list[str]:
+    items = [line.strip(" •-*\t") for line in (raw or "").splitlines()]
+    items = [item for item in items if item]
+    if not items:
+        raise InvalidInput({block_id: "Write at least one thing, one per line."})
+    if len(items) > 10 or any(len(item) > limit for item in items):
+        raise InvalidInput({block_id: f"Up to 10 lines, each under {limit} characters."})
+    return items
+
+
+def save_advice(
+    session: Session,
+    meeting_id: int,
+    team_id: str,
+    user_id: str,
+    raw: str | None,
+    settings: Settings,
+    now: datetime,
+) -> tuple[Answer, list[Advice]]:
+    """What the mentee will apply; a week later they are asked how it went."""
+    items = parse_lines(raw, ids.ADVICE_BLOCK, ADVICE_LIMIT)
+    answer = answer_for(session, meeting_id, team_id, user_id, now)
+    if not answer.is_mentee:
+        raise CheckInProblem("Advice to apply is the mentee's to choose.")
+    if answer.meeting.status != MeetingStatus.HELD:
+        raise CheckInProblem("First tell me the session happened.")
+    advice = [
+        Advice(meeting_id=meeting_id, mentee_id=answer.actor.id, text=item, created_at=now)
+        for item in items
+    ]
+    session.add_all(advice)
+    enqueue(
+        session,
+        workspace_id=answer.meeting.pairing.workspace_id,
+        kind="followup",
+        dedupe_key=f"followup:{meeting_id}",
+        due_at=now + timedelta(minutes=settings.followup_delay_minutes),
+        now=now,
+        member_id=answer.actor.id,
+        subject=("meeting", meeting_id),
+    )
+    return answer, advice
+
+
+def validate_note(raw: str | None, block_id: str) -> str:
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidInput({block_id: "Write a line or two first."})
+    if len(text) > NOTE_LIMIT:
+        raise InvalidInput(
+            {block_id: f"Keep it under {NOTE_LIMIT} characters (it is {len(text)})."}
+        )
+    return text
+
+
+def send_thanks(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    to_user_id: str,
+    raw: str | None,
+    now: datetime,
+    meeting_id: int | None = None,
+) -> GratitudeNote:
+    """A written thank-you, delivered by DM; from a session's check-in or `/mentor thanks`."""
+    text = validate_note(raw, ids.THANKS_BLOCK)
+    if to_user_id == user_id:
+        raise CheckInProblem("Thanking yourself is healthy, but I can't deliver it.")
+    sender = member_for(session, team_id, user_id, now)
+    recipient = member_for(session, team_id, to_user_id, now)
+    note = GratitudeNote(
+        workspace_id=sender.workspace_id,
+        from_member_id=sender.id,
+        to_member_id=recipient.id,
+        meeting_id=meeting_id,
+        text=text,
+        created_at=now,
+    )
+    session.add(note)
+    session.flush()
+    enqueue(
+        session,
+        workspace_id=sender.workspace_id,
+        kind="thanks",
+        dedupe_key=f"thanks:{note.id}",
+        due_at=now,
+        now=now,
+        member_id=recipient.id,
+        subject=("thanks", note.id),
+        urgent=True,
+    )
+    return note
+
+
+def thank_mentor(
+    session: Session, meeting_id: int, team_id: str, user_id: str, raw: str | None, now: datetime
+) -> GratitudeNote:
+    answer = answer_for(session, meeting_id, team_id, user_id, now)
+    return send_thanks(
+        session, team_id, user_id, answer.partner.slack_user_id, raw, now, meeting_id=meeting_id
+    )
+
+
+def leave_note(
+    session: Session, meeting_id: int, team_id: str, user_id: str, raw: str | None, now: datetime
+) -> MentorNote:
+    """The mentor's note or follow-up for the mentee, delivered by DM."""
+    text = validate_note(raw, ids.MENTOR_NOTE_BLOCK)
+    answer = answer_for(session, meeting_id, team_id, user_id, now)
+    if answer.is_mentee:
+        raise CheckInProblem("Notes here go from the mentor to the mentee.")
+    note = MentorNote(meeting_id=meeting_id, author_id=answer.actor.id, text=text, created_at=now)
+    session.add(note)
+    session.flush()
+    enqueue(
+        session,
+        workspace_id=answer.meeting.pairing.workspace_id,
+        kind="mentor_note",
+        dedupe_key=f"mentor_note:{note.id}",
+        due_at=now,
+        now=now,
+        member_id=answer.partner.id,
+        subject=("mentor_note", note.id),
+        urgent=True,
+    )
+    return note
+
+
+def record_outcome(
+    session: Session,
+    meeting_id: int,
+    team_id: str,
+    user_id: str,
+    outcome: AdviceOutcome,
+    now: datetime,
+) -> Answer:
+    answer = answer_for(session, meeting_id, team_id, user_id, now)
+    if not answer.is_mentee:
+        raise CheckInProblem("Only the mentee can say how applying the advice went.")
+    session.execute(
+        update(Advice)
+        .where(Advice.meeting_id == meeting_id, Advice.mentee_id == answer.actor.id)
+        .values(outcome=outcome, outcome_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return answer
+
+
+def continue_pairing(
+    session: Session, pairing_id: int, team_id: str, user_id: str, keep: bool, now: datetime
+) -> Pairing:
+    """After repeated misses: keep going, or end the pairing kindly (and free the slot)."""
+    from bot.meetings import active_pairing
+
+    pairing = active_pairing(session, pairing_id, team_id, user_id)
+    if keep:
+        return pairing
+    pairing.status, pairing.ended_at = PairingStatus.ENDED, now
+    for meeting in session.scalars(
+        select(Meeting).where(
+            Meeting.pairing_id == pairing.id, Meeting.status == MeetingStatus.SCHEDULED
+        )
+    ):
+        meeting.status = MeetingStatus.CANCELLED
+        cancel_pending(session, "meeting", meeting.id, "pairing ended")
+    enqueue(
+        session,
+        workspace_id=pairing.workspace_id,
+        kind="pairing_ended",
+        dedupe_key=f"pairing_ended:{pairing.id}",
+        due_at=now,
+        now=now,
+        group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
+        subject=("pairing", pairing.id),
+        urgent=True,
+        solicited=True,
+    )
+    session.flush()
+    fulfil_wishes(session, pairing.mentor, now)
+    return pairing
+
+
+# Renderers
+
+
+def _outgoing(message: messages.Message) -> Outgoing:
+    return Outgoing(text=message["text"], blocks=message["blocks"])
+
+
+def _meetings(session: Session, ids_: set[int]) -> dict[int, Meeting]:
+    return {
+        meeting.id: meeting
+        for meeting in session.scalars(
+            select(Meeting)
+            .where(Meeting.id.in_(ids_))
+            .options(
+                selectinload(Meeting.pairing).selectinload(Pairing.mentor),
+                selectinload(Meeting.pairing).selectinload(Pairing.mentee),
+                selectinload(Meeting.advice),
+            )
+        )
+    }
+
+
+def render_checkin(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    meetings = _meetings(session, {row.subject_id for row in rows if row.subject_id})
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        meeting = meetings.get(row.subject_id or 0)
+        if meeting is None or meeting.status == MeetingStatus.CANCELLED:
+            rendered[row.id] = Skip("the session was cancelled")
+            continue
+        pairing = meeting.pairing
+        reader = pairing.mentor if row.recipient_member_id == pairing.mentor_id else pairing.mentee
+        rendered[row.id] = _outgoing(messages.build_checkin(meeting, reader))
+    return rendered
+
+
+def render_followup(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    meetings = _meetings(session, {row.subject_id for row in rows if row.subject_id})
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        meeting = meetings.get(row.subject_id or 0)
+        advice = (
+            [a for a in meeting.advice if a.mentee_id == row.recipient_member_id] if meeting else []
+        )
+        if meeting is None or not advice:
+            rendered[row.id] = Skip("no advice to follow up on")
+        else:
+            rendered[row.id] = _outgoing(messages.build_followup(meeting, advice))
+    return rendered
+
+
+def render_thanks(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    notes = {
+        note.id: note
+        for note in session.scalars(
+            select(GratitudeNote)
+            .where(GratitudeNote.id.in_({row.subject_id for row in rows}))
+            .options(selectinload(GratitudeNote.sender))
+        )
+    }
+    return {
+        row.id: _outgoing(messages.build_thanks(notes[row.subject_id]))
+        if row.subject_id in notes
+        else Skip("the note is gone")
+        for row in rows
+    }
+
+
+def render_mentor_note(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    notes = {
+        note.id: note
+        for note in session.scalars(
+            select(MentorNote).where(MentorNote.id.in_({row.subject_id for row in rows}))
+        )
+    }
+    authors = {
+        member.id: member
+        for member in session.scalars(
+            select(Member).where(Member.id.in_({n.author_id for n in notes.values()}))
+        )
+    }
+    return {
+        row.id: _outgoing(
+            messages.build_mentor_note(
+                notes[row.subject_id], authors[notes[row.subject_id].author_id]
+            )
+        )
+        if row.subject_id in notes
+        else Skip("the note is gone")
+        for row in rows
+    }
+
+
+def _pairings(session: Session, rows: list[OutboxMessage]) -> dict[int, Pairing]:
+    return {
+        pairing.id: pairing
+        for pairing in session.scalars(
+            select(Pairing)
+            .where(Pairing.id.in_({row.subject_id for row in rows}))
+            .options(selectinload(Pairing.mentor), selectinload(Pairing.mentee))
+        )
+    }
+
+
+def render_continue_check(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    pairings = _pairings(session, rows)
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        pairing = pairings.get(row.subject_id or 0)
+        if pairing is None or pairing.status != PairingStatus.ACTIVE:
+            rendered[row.id] = Skip("the pairing has ended")
+        else:
+            rendered[row.id] = _outgoing(messages.build_continue_check(pairing))
+    return rendered
+
+
+def render_pairing_ended(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    pairings = _pairings(session, rows)
+    return {
+        row.id: _outgoing(messages.build_pairing_ended(pairings[row.subject_id]))
+        if row.subject_id in pairings
+        else Skip("the pairing is gone")
+        for row in rows
+    }
+
+
+def held_sessions(session: Session, mentee_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Meeting)
+            .join(Pairing, Pairing.id == Meeting.pairing_id)
+            .where(Pairing.mentee_id == mentee_id, Meeting.status == MeetingStatus.HELD)
+        )
+        or 0
+    )
+
+
+RENDERERS = {
+    "checkin": render_checkin,
+    "followup": render_followup,
+    "thanks": render_thanks,
+    "mentor_note": render_mentor_note,
+    "continue_check": render_continue_check,
+    "pairing_ended": render_pairing_ended,
+}

@@ -1,0 +1,228 @@
+"""Shared successes: the mentor hears first, then (with consent) the channel, crediting them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot import ids, messages
+from bot.errors import InvalidInput, MentorCoachError
+from bot.members import member_for
+from bot.models import Member, OutboxMessage, OutboxStatus, Pairing, PairingStatus, Success
+from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue
+from bot.quiet_hours import next_allowed
+from bot.settings import Settings
+
+TEXT_LIMIT = 1500
+
+
+class SuccessProblem(MentorCoachError):
+    """A success that cannot be shared or removed by this person; says why."""
+
+
+def mentors_of(session: Session, member: Member) -> list[Member]:
+    """Everyone who has mentored this person, current mentors first, then most recent."""
+    pairings = session.scalars(
+        select(Pairing)
+        .where(Pairing.mentee_id == member.id)
+        .options(selectinload(Pairing.mentor))
+        .order_by(Pairing.started_at.desc())
+    ).all()
+    ordered = sorted(pairings, key=lambda p: p.status != PairingStatus.ACTIVE)
+    seen: dict[int, Member] = {}
+    for pairing in ordered:
+        seen.setdefault(pairing.mentor_id, pairing.mentor)
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Shared:
+    success: Success
+    mentor: Member
+    channel_note: str | None  # why it will not reach the channel, when it will not
+
+
+def share_success(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    text: str | None,
+    mentor_id: int | None,
+    public: bool,
+    settings: Settings,
+    now: datetime,
+) -> Shared:
+    """Save the success and queue the mentor's DM, then the channel post a minute after it."""
+    errors: dict[str, str] = {}
+    body = (text or "").strip()
+    if not body:
+        errors[ids.SUCCESS_TEXT_BLOCK] = "Tell us what happened, even in one line."
+    elif len(body) > TEXT_LIMIT:
+        errors[ids.SUCCESS_TEXT_BLOCK] = (
+            f"Keep it under {TEXT_LIMIT} characters (it is {len(body)})."
+        )
+    author = member_for(session, team_id, user_id, now)
+    mentor = next((m for m in mentors_of(session, author) if m.id == mentor_id), None)
+    if mentor is None:
+        errors[ids.SUCCESS_MENTOR_BLOCK] = "Pick one of your mentors to credit."
+    if errors:
+        raise InvalidInput(errors)
+    assert mentor is not None
+    success = Success(
+        workspace_id=author.workspace_id,
+        author_id=author.id,
+        mentor_id=mentor.id,
+        text=body,
+        share_publicly=public and settings.success_channel is not None,
+        created_at=now,
+    )
+    session.add(success)
+    session.flush()
+    mentor_hears_at = next_allowed(now, mentor.tz, settings.quiet_hours)
+    enqueue(
+        session,
+        workspace_id=author.workspace_id,
+        kind="success_to_mentor",
+        dedupe_key=f"success_to_mentor:{success.id}",
+        due_at=mentor_hears_at,
+        now=now,
+        member_id=mentor.id,
+        subject=("success", success.id),
+        urgent=True,
+    )
+    note = None
+    if settings.success_channel is None:
+        note = "No success channel is set up here, so I shared it with your mentor only."
+    elif success.share_publicly:
+        enqueue(
+            session,
+            workspace_id=author.workspace_id,
+            kind="success_post",
+            dedupe_key=f"success_post:{success.id}",
+            # The mentor always hears first: the channel post follows their DM.
+            due_at=mentor_hears_at + timedelta(minutes=1),
+            now=now,
+            channel_id=settings.success_channel,
+            subject=("success", success.id),
+            urgent=True,
+        )
+    from bot.reframe import invite_after_success
+
+    invite_after_success(session, author, now)
+    return Shared(success, mentor, note)
+
+
+def remove_success(
+    session: Session, success_id: int, team_id: str, user_id: str, now: datetime
+) -> tuple[str, str] | None:
+    """The author takes their post down; returns the (channel, ts) to delete, if it went out."""
+    success = session.get(Success, success_id, options=[selectinload(Success.author)])
+    if success is None or success.author.workspace.team_id != team_id:
+        raise SuccessProblem("I can't find that post any more.")
+    if success.author.slack_user_id != user_id:
+        raise SuccessProblem("Only the person who shared this success can remove it.")
+    if success.deleted_at is None:
+        success.deleted_at = now
+        cancel_pending(session, "success", success.id, "removed by its author")
+    posted = session.execute(
+        select(OutboxMessage.sent_channel_id, OutboxMessage.sent_ts).where(
+            OutboxMessage.subject_type == "success",
+            OutboxMessage.subject_id == success.id,
+            OutboxMessage.kind == "success_post",
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+    ).first()
+    return (posted[0], posted[1]) if posted and posted[0] and posted[1] else None
+
+
+def _successes(session: Session, rows: list[OutboxMessage]) -> dict[int, Success]:
+    return {
+        success.id: success
+        for success in session.scalars(
+            select(Success)
+            .where(Success.id.in_({row.subject_id for row in rows}))
+            .options(selectinload(Success.author), selectinload(Success.mentor))
+        )
+    }
+
+
+def _render(build):  # type: ignore[no-untyped-def]
+    def render(session: Session, rows: list[OutboxMessage], now: datetime) -> dict[int, Rendered]:
+        successes = _successes(session, rows)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            success = successes.get(row.subject_id or 0)
+            if success is None or success.deleted_at is not None or success.mentor is None:
+                rendered[row.id] = Skip("the success was removed")
+            else:
+                message = build(success)
+                rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+        return rendered
+
+    return render
+
+
+def tell_author_post_failed(
+    session: Session, row: OutboxMessage, error: str, now: datetime
+) -> None:
+    """The channel refused the post: the author hears why; the mentor already has it."""
+    success = session.get(Success, row.subject_id)
+    if success is None:
+        return
+    success.share_publicly = False
+    enqueue(
+        session,
+        workspace_id=success.workspace_id,
+        kind="success_post_failed",
+        dedupe_key=f"success_post_failed:{success.id}",
+        due_at=now,
+        now=now,
+        member_id=success.author_id,
+        subject=("success", success.id),
+        urgent=True,
+        solicited=True,
+    )
+    row.last_error = error
+
+
+_REASONS = {
+    "not_in_channel": "I'm not in the success channel yet (an admin can add me with /invite)",
+    "channel_not_found": "the success channel doesn't exist, or I can't see it",
+    "is_archived": "the success channel is archived",
+}
+
+
+def render_post_failed(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    successes = _successes(session, rows)
+    failures = dict(
+        session.execute(
+            select(OutboxMessage.subject_id, OutboxMessage.last_error).where(
+                OutboxMessage.kind == "success_post",
+                OutboxMessage.subject_id.in_({row.subject_id for row in rows}),
+            )
+        ).all()
+    )
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        success = successes.get(row.subject_id or 0)
+        if success is None or success.mentor is None:
+            rendered[row.id] = Skip("the success is gone")
+            continue
+        error = failures.get(success.id) or ""
+        reason = _REASONS.get(error, f"Slack answered {error or 'with an error'}")
+        message = messages.build_success_post_failed(success, reason)
+        rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+    return rendered
+
+
+RENDERERS = {
+    "success_to_mentor": _render(messages.build_success_to_mentor),
+    "success_post": _render(messages.build_success_post),
+    "success_post_failed": render_post_failed,
+}
+FAILURE_HOOKS = {"success_post": tell_author_post_failed}

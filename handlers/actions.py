@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
+from sqlalchemy.orm import Session
 
 from bot import ids
 from bot.checkins import answer_for, continue_pairing, mark_held, mark_missed, record_outcome
@@ -17,6 +21,7 @@ from bot.meetings import active_pairing, meeting_for
 from bot.members import member_for
 from bot.messages import (
     NO_MENTOR_YET,
+    Message,
     build_checkin_held,
     build_checkin_missed,
     build_continue_answered,
@@ -26,10 +31,7 @@ from bot.messages import (
     build_wish_saved,
     build_withdrawn,
 )
-from bot.modals import (
-    build_decline_modal,
-    build_intro_modal,
-)
+from bot.modals import View, build_decline_modal, build_intro_modal
 from bot.models import AdviceOutcome
 from bot.profiles import become_mentor
 from bot.successes import remove_success
@@ -47,350 +49,320 @@ from handlers.forms import (
 )
 from handlers.home import publish_home
 
-
-def button_value(body: dict[str, Any]) -> str:
-    return str((body.get("actions") or [{}])[0].get("value") or "")
-
-
-def search_value(body: dict[str, Any]) -> dict[str, Any]:
-    """The search a button carries; a forged or broken value is just an empty search."""
-    try:
-        value = json.loads(button_value(body))
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def button_id(body: dict[str, Any]) -> int:
-    value = button_value(body)
-    return int(value) if value.isdigit() else 0
-
-
-def who(body: dict[str, Any]) -> tuple[str, str]:
-    return body["user"]["team_id"], body["user"]["id"]
-
-
-def tell(
-    body: dict[str, Any], respond: Respond, client: WebClient, deps: Deps, message: dict[str, Any]
-) -> None:
-    """Answer the clicker where they clicked; Home tab clicks have no response_url, so DM them."""
-    if body.get("response_url"):
-        respond(**message)
-        return
-    client.chat_postMessage(channel=body["user"]["id"], text=message["text"])
-    if (body.get("view") or {}).get("type") == "home":
-        publish_home(client, deps, *who(body))
-
-
-def register(app: App, deps: Deps) -> None:
-    register_meetings(app, deps)
-    register_respect(app, deps)
-
-    @app.action(ids.OPEN_PROFILE_ACTION)
-    def handle_open_profile(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        team_id, user_id = who(body)
-        open_profile_modal(
-            client,
-            deps,
-            trigger_id=body["trigger_id"],
-            team_id=team_id,
-            user_id=user_id,
-            response_url=body.get("response_url"),
-        )
-        sync_member(client, deps, team_id, user_id)
-
-    @app.action(ids.FIND_MORE_ACTION)
-    @app.action(ids.FIND_AGAIN_ACTION)
-    def handle_find_more(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        search = search_value(body)
-        page = search.get("p", 0)
-        show_matches(
-            client,
-            deps,
-            respond,
-            team_id=who(body)[0],
-            user_id=who(body)[1],
-            query=str(search.get("q", ""))[:200],
-            trigger_id=body.get("trigger_id"),
-            response_url=body.get("response_url"),
-            page=page if isinstance(page, int) else 0,
-        )
-
-    @app.action(ids.ASK_INTRO_ACTION)
-    def handle_ask_intro(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        search = search_value(body)
-        mentor_id = search.get("m") if isinstance(search.get("m"), int) else 0
-        try:
-            with deps.sessions.begin() as session:
-                mentor = mentor_to_ask(session, who(body)[0], mentor_id)
-                metadata = {"m": mentor.id, "q": search.get("q", ""), "r": body.get("response_url")}
-                view = build_intro_modal(mentor, json.dumps(metadata))
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.action(ids.WISH_ACTION)
-    def handle_wish(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        team_id, user_id = who(body)
-        with deps.sessions.begin() as session:
-            member = member_for(session, team_id, user_id, deps.clock())
-            names = wanted_topics(member, str(search_value(body).get("q", "")))
-            make_wishes(session, team_id, user_id, names, deps.clock())
-        tell(body, respond, client, deps, build_wish_saved(list(names)))
-
-    @app.action(ids.ACCEPT_REQUEST_ACTION)
-    def handle_accept(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        team_id, user_id = who(body)
-        try:
-            with deps.sessions.begin() as session:
-                accepted = accept_request(session, button_id(body), team_id, user_id, deps.clock())
-                name = accepted.request.mentee.name
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        outcome = (
-            f":white_check_mark: You accepted {name}'s request. I've introduced you both in a "
-            "group DM, with a few things to do before your first session."
-        )
-        tell(body, respond, client, deps, build_request_answered(accepted.request, outcome))
-
-    @app.action(ids.DECLINE_REQUEST_ACTION)
-    def handle_decline(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        ack()
-        team_id, user_id = who(body)
-        try:
-            with deps.sessions.begin() as session:
-                request = request_to_answer(session, button_id(body), team_id, user_id)
-                metadata = json.dumps({"id": request.id, "r": body.get("response_url")})
-                view = build_decline_modal(request.mentee.name, metadata)
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.action(ids.WITHDRAW_REQUEST_ACTION)
-    def handle_withdraw(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        try:
-            with deps.sessions.begin() as session:
-                request = withdraw_request(session, button_id(body), team_id, user_id, deps.clock())
-                message = build_withdrawn(request)
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        tell(body, respond, client, deps, message)
-
-
-def register_meetings(app: App, deps: Deps) -> None:
-    @app.action(ids.SCHEDULE_SESSION_ACTION)
-    def handle_schedule_session(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        try:
-            with deps.sessions.begin() as session:
-                pairing = active_pairing(session, button_id(body), team_id, user_id)
-                view = schedule_view(pairing, user_id, body.get("response_url"), deps.clock())
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.action(ids.RESCHEDULE_ACTION)
-    @app.action(ids.CANCEL_MEETING_ACTION)
-    @app.action(ids.ADD_TOPICS_ACTION)
-    def handle_meeting_button(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        action = body["actions"][0]["action_id"]
-        try:
-            with deps.sessions.begin() as session:
-                meeting = meeting_for(session, button_id(body), team_id, user_id)
-                view = meeting_view(action, meeting, user_id, body.get("response_url"))
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.action(ids.NOTHING_THIS_TIME_ACTION)
-    def handle_nothing_this_time(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        try:
-            with deps.sessions.begin() as session:
-                meeting_for(session, button_id(body), team_id, user_id)
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        note = "No problem. If something comes up before the session, just write it here."
-        tell(body, respond, client, deps, build_note(note))
-
-
-def register_respect(app: App, deps: Deps) -> None:
-    @app.action(ids.CHECKIN_HELD_ACTION)
-    def handle_checkin_held(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        try:
-            with deps.sessions.begin() as session:
-                answer = mark_held(session, button_id(body), team_id, user_id, deps.clock())
-                message = build_checkin_held(answer.meeting, answer.partner, answer.is_mentee)
-                view = advice_view(answer, body.get("response_url"))
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        if answer.is_mentee:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        tell(body, respond, client, deps, message)
-
-    @app.action(ids.CHECKIN_RESCHEDULED_ACTION)
-    @app.action(ids.CHECKIN_MISSED_ACTION)
-    def handle_checkin_missed(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        moved = body["actions"][0]["action_id"] == ids.CHECKIN_RESCHEDULED_ACTION
-        try:
-            with deps.sessions.begin() as session:
-                answer = mark_missed(
-                    session, button_id(body), team_id, user_id, deps.clock(), moved=moved
-                )
-                message = build_checkin_missed(answer.meeting, moved)
-                view = schedule_view(
-                    answer.meeting.pairing, user_id, body.get("response_url"), deps.clock()
-                )
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        if moved:
-            client.views_open(trigger_id=body["trigger_id"], view=view)
-        tell(body, respond, client, deps, message)
-
-    @app.action(ids.OPEN_ADVICE_ACTION)
-    @app.action(ids.THANKS_ACTION)
-    @app.action(ids.MENTOR_NOTE_ACTION)
-    def handle_after_session_form(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        action = body["actions"][0]["action_id"]
-        try:
-            with deps.sessions.begin() as session:
-                answer = answer_for(session, button_id(body), team_id, user_id, deps.clock())
-                view = after_session_view(action, answer, body.get("response_url"))
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.action(ids.FOLLOWUP_WORKED_ACTION)
-    @app.action(ids.FOLLOWUP_WORKING_ACTION)
-    @app.action(ids.FOLLOWUP_DIDNT_FIT_ACTION)
-    def handle_followup(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        outcome = FOLLOWUP_OUTCOMES[body["actions"][0]["action_id"]]
-        try:
-            with deps.sessions.begin() as session:
-                answer = record_outcome(
-                    session, button_id(body), team_id, user_id, outcome, deps.clock()
-                )
-                message = build_followup_answered(outcome.value, answer.meeting, answer.partner)
-        except MentorCoachError as error:
-            message = build_note(str(error))
-        tell(body, respond, client, deps, message)
-
-    @app.action(ids.KEEP_GOING_ACTION)
-    @app.action(ids.END_PAIRING_ACTION)
-    def handle_continue(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        keep = body["actions"][0]["action_id"] == ids.KEEP_GOING_ACTION
-        try:
-            with deps.sessions.begin() as session:
-                pairing = continue_pairing(
-                    session, button_id(body), team_id, user_id, keep, deps.clock()
-                )
-                message = build_continue_answered(pairing, keep)
-        except MentorCoachError as error:
-            message = build_note(str(error))
-        tell(body, respond, client, deps, message)
-
-    @app.action(ids.SHARE_SUCCESS_ACTION)
-    def handle_share_success(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        with deps.sessions.begin() as session:
-            view = success_view(
-                session, deps, team_id, user_id, "", body.get("response_url"), button_id(body)
-            )
-        if view is None:
-            tell(body, respond, client, deps, build_note(NO_MENTOR_YET))
-            return
-        client.views_open(trigger_id=body["trigger_id"], view=view)
-
-    @app.action(ids.REMOVE_SUCCESS_ACTION)
-    def handle_remove_success(
-        ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond
-    ) -> None:
-        ack()
-        team_id, user_id = who(body)
-        try:
-            with deps.sessions.begin() as session:
-                posted = remove_success(session, button_id(body), team_id, user_id, deps.clock())
-        except MentorCoachError as error:
-            tell(body, respond, client, deps, build_note(str(error)))
-            return
-        if posted:
-            client.chat_delete(channel=posted[0], ts=posted[1])
-        tell(body, respond, client, deps, build_note("Removed. Your mentor still has it."))
-
-    @app.action(ids.BECOME_MENTOR_ACTION)
-    def handle_become_mentor(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        team_id, user_id = who(body)
-        with deps.sessions.begin() as session:
-            become_mentor(session, team_id, user_id, deps.clock())
-        open_profile_modal(
-            client,
-            deps,
-            trigger_id=body["trigger_id"],
-            team_id=team_id,
-            user_id=user_id,
-            response_url=body.get("response_url"),
-        )
-
-
+T = TypeVar("T")
 FOLLOWUP_OUTCOMES = {
     ids.FOLLOWUP_WORKED_ACTION: AdviceOutcome.WORKED,
     ids.FOLLOWUP_WORKING_ACTION: AdviceOutcome.WORKING,
     ids.FOLLOWUP_DIDNT_FIT_ACTION: AdviceOutcome.DIDNT_FIT,
 }
+ACCEPTED = (
+    ":white_check_mark: You accepted {name}'s request. I've introduced you both in a group DM, "
+    "with a few things to do before your first session."
+)
+
+
+@dataclass(frozen=True)
+class Click:
+    """One button click, parsed, with the ways to answer the person who clicked."""
+
+    body: dict[str, Any]
+    client: WebClient
+    respond: Respond
+    deps: Deps
+
+    @property
+    def team_id(self) -> str:
+        return self.body["user"]["team_id"]
+
+    @property
+    def user_id(self) -> str:
+        return self.body["user"]["id"]
+
+    @property
+    def action_id(self) -> str:
+        return self.body["actions"][0]["action_id"]
+
+    @property
+    def value(self) -> str:
+        return str((self.body.get("actions") or [{}])[0].get("value") or "")
+
+    @property
+    def id(self) -> int:
+        """The id a button carries; anything else (a forged value) is 0, which matches nothing."""
+        return int(self.value) if self.value.isdigit() else 0
+
+    @property
+    def search(self) -> dict[str, Any]:
+        """The search a button carries; a forged or broken value is just an empty search."""
+        try:
+            value = json.loads(self.value)
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def response_url(self) -> str | None:
+        return self.body.get("response_url")
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock()
+
+    def tell(self, message: Message) -> None:
+        """Answer where they clicked; Home tab clicks have no response_url, so DM them."""
+        if self.response_url:
+            self.respond(**message)
+            return
+        self.client.chat_postMessage(channel=self.user_id, text=message["text"])
+        if (self.body.get("view") or {}).get("type") == "home":
+            publish_home(self.client, self.deps, self.team_id, self.user_id)
+
+    def run(self, work: Callable[[Session], T]) -> T | None:
+        """One transaction; a refusal (MentorCoachError) is told to the person and gives None."""
+        try:
+            with self.deps.sessions.begin() as session:
+                return work(session)
+        except MentorCoachError as error:
+            self.tell(build_note(str(error)))
+            return None
+
+    def answer(self, work: Callable[[Session], Message]) -> None:
+        message = self.run(work)
+        if message is not None:
+            self.tell(message)
+
+    def open(self, view: View | None) -> None:
+        if view is not None:
+            self.client.views_open(trigger_id=self.body["trigger_id"], view=view)
+
+
+def on(app: App, deps: Deps, *action_ids: str) -> Callable[[Callable[[Click], None]], None]:
+    """Register a click handler: ack at once, then hand it the parsed click."""
+
+    def register(handler: Callable[[Click], None]) -> None:
+        def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+            ack()
+            handler(Click(body, client, respond, deps))
+
+        listener.__name__ = handler.__name__
+        for action_id in action_ids:
+            app.action(action_id)(listener)
+
+    return register
+
+
+def register(app: App, deps: Deps) -> None:
+    register_find(app, deps)
+    register_meetings(app, deps)
+    register_respect(app, deps)
+
+
+def register_find(app: App, deps: Deps) -> None:
+    @on(app, deps, ids.OPEN_PROFILE_ACTION)
+    def handle_open_profile(click: Click) -> None:
+        open_profile_modal(
+            click.client,
+            deps,
+            trigger_id=click.body["trigger_id"],
+            team_id=click.team_id,
+            user_id=click.user_id,
+            response_url=click.response_url,
+        )
+        sync_member(click.client, deps, click.team_id, click.user_id)
+
+    @on(app, deps, ids.FIND_MORE_ACTION, ids.FIND_AGAIN_ACTION)
+    def handle_find_more(click: Click) -> None:
+        page = click.search.get("p", 0)
+        show_matches(
+            click.client,
+            deps,
+            click.respond,
+            team_id=click.team_id,
+            user_id=click.user_id,
+            query=str(click.search.get("q", ""))[:200],
+            trigger_id=click.body.get("trigger_id"),
+            response_url=click.response_url,
+            page=page if isinstance(page, int) else 0,
+        )
+
+    @on(app, deps, ids.ASK_INTRO_ACTION)
+    def handle_ask_intro(click: Click) -> None:
+        mentor_id = click.search.get("m") if isinstance(click.search.get("m"), int) else 0
+
+        def form(session: Session) -> View:
+            mentor = mentor_to_ask(session, click.team_id, mentor_id)
+            metadata = {"m": mentor.id, "q": click.search.get("q", ""), "r": click.response_url}
+            return build_intro_modal(mentor, json.dumps(metadata))
+
+        click.open(click.run(form))
+
+    @on(app, deps, ids.WISH_ACTION)
+    def handle_wish(click: Click) -> None:
+        def wish(session: Session) -> Message:
+            member = member_for(session, click.team_id, click.user_id, click.now)
+            names = wanted_topics(member, str(click.search.get("q", "")))
+            make_wishes(session, click.team_id, click.user_id, names, click.now)
+            return build_wish_saved(list(names))
+
+        click.answer(wish)
+
+    @on(app, deps, ids.ACCEPT_REQUEST_ACTION)
+    def handle_accept(click: Click) -> None:
+        def accept(session: Session) -> Message:
+            request = accept_request(session, click.id, click.team_id, click.user_id, click.now)
+            outcome = ACCEPTED.format(name=request.request.mentee.name)
+            return build_request_answered(request.request, outcome)
+
+        click.answer(accept)
+
+    @on(app, deps, ids.DECLINE_REQUEST_ACTION)
+    def handle_decline(click: Click) -> None:
+        def form(session: Session) -> View:
+            request = request_to_answer(session, click.id, click.team_id, click.user_id)
+            metadata = json.dumps({"id": request.id, "r": click.response_url})
+            return build_decline_modal(request.mentee.name, metadata)
+
+        click.open(click.run(form))
+
+    @on(app, deps, ids.WITHDRAW_REQUEST_ACTION)
+    def handle_withdraw(click: Click) -> None:
+        click.answer(
+            lambda session: build_withdrawn(
+                withdraw_request(session, click.id, click.team_id, click.user_id, click.now)
+            )
+        )
+
+
+def register_meetings(app: App, deps: Deps) -> None:
+    @on(app, deps, ids.SCHEDULE_SESSION_ACTION)
+    def handle_schedule_session(click: Click) -> None:
+        def form(session: Session) -> View:
+            pairing = active_pairing(session, click.id, click.team_id, click.user_id)
+            return schedule_view(pairing, click.user_id, click.response_url, click.now)
+
+        click.open(click.run(form))
+
+    @on(app, deps, ids.RESCHEDULE_ACTION, ids.CANCEL_MEETING_ACTION, ids.ADD_TOPICS_ACTION)
+    def handle_meeting_button(click: Click) -> None:
+        def form(session: Session) -> View:
+            meeting = meeting_for(session, click.id, click.team_id, click.user_id)
+            return meeting_view(click.action_id, meeting, click.user_id, click.response_url)
+
+        click.open(click.run(form))
+
+    @on(app, deps, ids.NOTHING_THIS_TIME_ACTION)
+    def handle_nothing_this_time(click: Click) -> None:
+        def nothing(session: Session) -> Message:
+            meeting_for(session, click.id, click.team_id, click.user_id)
+            return build_note(
+                "No problem. If something comes up before the session, just write it here."
+            )
+
+        click.answer(nothing)
+
+
+def register_respect(app: App, deps: Deps) -> None:
+    @on(app, deps, ids.CHECKIN_HELD_ACTION)
+    def handle_checkin_held(click: Click) -> None:
+        def held(session: Session) -> tuple[Message, View | None]:
+            answer = mark_held(session, click.id, click.team_id, click.user_id, click.now)
+            message = build_checkin_held(answer.meeting, answer.partner, answer.is_mentee)
+            # The mentee goes straight to the advice they will apply.
+            return message, advice_view(answer, click.response_url) if answer.is_mentee else None
+
+        outcome = click.run(held)
+        if outcome is not None:
+            click.open(outcome[1])
+            click.tell(outcome[0])
+
+    @on(app, deps, ids.CHECKIN_RESCHEDULED_ACTION, ids.CHECKIN_MISSED_ACTION)
+    def handle_checkin_missed(click: Click) -> None:
+        moved = click.action_id == ids.CHECKIN_RESCHEDULED_ACTION
+
+        def missed(session: Session) -> tuple[Message, View | None]:
+            answer = mark_missed(
+                session, click.id, click.team_id, click.user_id, click.now, moved=moved
+            )
+            pairing = answer.meeting.pairing
+            view = schedule_view(pairing, click.user_id, click.response_url, click.now)
+            return build_checkin_missed(answer.meeting, moved), view if moved else None
+
+        outcome = click.run(missed)
+        if outcome is not None:
+            click.open(outcome[1])
+            click.tell(outcome[0])
+
+    @on(app, deps, ids.OPEN_ADVICE_ACTION, ids.THANKS_ACTION, ids.MENTOR_NOTE_ACTION)
+    def handle_after_session_form(click: Click) -> None:
+        def form(session: Session) -> View:
+            answer = answer_for(session, click.id, click.team_id, click.user_id, click.now)
+            return after_session_view(click.action_id, answer, click.response_url)
+
+        click.open(click.run(form))
+
+    @on(
+        app,
+        deps,
+        ids.FOLLOWUP_WORKED_ACTION,
+        ids.FOLLOWUP_WORKING_ACTION,
+        ids.FOLLOWUP_DIDNT_FIT_ACTION,
+    )
+    def handle_followup(click: Click) -> None:
+        outcome = FOLLOWUP_OUTCOMES[click.action_id]
+
+        def record(session: Session) -> Message:
+            answer = record_outcome(
+                session, click.id, click.team_id, click.user_id, outcome, click.now
+            )
+            return build_followup_answered(outcome.value, answer.meeting, answer.partner)
+
+        click.answer(record)
+
+    @on(app, deps, ids.KEEP_GOING_ACTION, ids.END_PAIRING_ACTION)
+    def handle_continue(click: Click) -> None:
+        keep = click.action_id == ids.KEEP_GOING_ACTION
+        click.answer(
+            lambda session: build_continue_answered(
+                continue_pairing(session, click.id, click.team_id, click.user_id, keep, click.now),
+                keep,
+            )
+        )
+
+    @on(app, deps, ids.SHARE_SUCCESS_ACTION)
+    def handle_share_success(click: Click) -> None:
+        def form(session: Session) -> View:
+            view = success_view(
+                session, deps, click.team_id, click.user_id, "", click.response_url, click.id
+            )
+            if view is None:
+                raise MentorCoachError(NO_MENTOR_YET)
+            return view
+
+        click.open(click.run(form))
+
+    @on(app, deps, ids.REMOVE_SUCCESS_ACTION)
+    def handle_remove_success(click: Click) -> None:
+        removed = click.run(
+            lambda session: (
+                remove_success(session, click.id, click.team_id, click.user_id, click.now)
+                or ("", "")
+            )
+        )
+        if removed is None:
+            return
+        channel, ts = removed
+        if channel:
+            click.client.chat_delete(channel=channel, ts=ts)
+        click.tell(build_note("Removed. Your mentor still has it."))
+
+    @on(app, deps, ids.BECOME_MENTOR_ACTION)
+    def handle_become_mentor(click: Click) -> None:
+        click.run(lambda session: become_mentor(session, click.team_id, click.user_id, click.now))
+        open_profile_modal(
+            click.client,
+            deps,
+            trigger_id=click.body["trigger_id"],
+            team_id=click.team_id,
+            user_id=click.user_id,
+            response_url=click.response_url,
+        )

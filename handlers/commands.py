@@ -134,7 +134,7 @@ def show_matches(
     except NeedsGoals:
         with deps.sessions.begin() as session:
             member = find_member(session, team_id, user_id)
-            metadata = json.dumps({"response_url": response_url, "q": query[:200]})
+            metadata = json.dumps({"r": response_url, "q": query[:200]})
             view = build_goals_modal(member, query, metadata)
         if trigger_id:
             client.views_open(trigger_id=trigger_id, view=view)

@@ -41,7 +41,7 @@ def open_profile_modal(
     with deps.sessions.begin() as session:
         view = build_profile_modal(
             find_member(session, team_id, user_id),
-            private_metadata=json.dumps({"response_url": response_url} if response_url else {}),
+            private_metadata=json.dumps({"r": response_url} if response_url else {}),
         )
     client.views_open(trigger_id=trigger_id, view=view)
 

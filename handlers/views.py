@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -27,6 +30,7 @@ from bot.meetings import (
     validate_plan,
 )
 from bot.messages import (
+    Message,
     build_advice_saved,
     build_note,
     build_profile_saved,
@@ -34,7 +38,7 @@ from bot.messages import (
     build_request_sent,
     build_success_shared,
 )
-from bot.modals import build_schedule_modal
+from bot.modals import View, build_schedule_modal
 from bot.mrkdwn import local_time
 from bot.profiles import ProfileForm, save_profile, validate_profile
 from bot.successes import share_success
@@ -43,266 +47,260 @@ from handlers.commands import show_matches
 from handlers.directory import sync_member
 from handlers.home import publish_home
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One modal submission: who, what they filled in, and how to answer the modal."""
+
+    ack: Ack
+    body: dict[str, Any]
+    view: dict[str, Any]
+    client: WebClient
+    deps: Deps
+
+    @property
+    def team_id(self) -> str:
+        return self.body["user"]["team_id"]
+
+    @property
+    def user_id(self) -> str:
+        return self.body["user"]["id"]
+
+    @property
+    def now(self) -> datetime:
+        return self.deps.clock()
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        """What we put in private_metadata; anything broken reads as empty."""
+        try:
+            value = json.loads(self.view.get("private_metadata") or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def id(self, key: str) -> int:
+        value = self.meta.get(key)
+        return value if isinstance(value, int) else 0
+
+    def field(self, block_id: str, action_id: str) -> dict[str, Any]:
+        """One input's state; a field Slack left out (or a forged payload dropped) is empty."""
+        values = self.view.get("state", {}).get("values") or {}
+        block = values.get(block_id) if isinstance(values, dict) else None
+        state = block.get(action_id) if isinstance(block, dict) else None
+        return state if isinstance(state, dict) else {}
+
+    def typed(self, block_id: str, action_id: str) -> str | None:
+        return self.field(block_id, action_id).get("value")
+
+    def chosen(self, block_id: str, action_id: str) -> str | None:
+        option = self.field(block_id, action_id).get("selected_option")
+        return option.get("value") if isinstance(option, dict) else None
+
+    def save(self, work: Callable[[Session], T], problem_block: str) -> T | None:
+        """Run one transaction; close the modal on success, or keep it open with the problem."""
+        try:
+            with self.deps.sessions.begin() as session:
+                result = work(session)
+        except InvalidInput as error:
+            self.ack(response_action="errors", errors=error.errors)
+            return None
+        except NeedsConfirmation as warning:
+            self.ack(response_action="update", view=warning_view(self.meta, warning))
+            return None
+        except MentorCoachError as error:
+            self.ack(response_action="errors", errors={problem_block: str(error)})
+            return None
+        self.ack()
+        return result
+
+    def reply(self, message: Message | None) -> None:
+        """Answer through the response_url of what the modal was opened from."""
+        url = self.meta.get("r")
+        if message is not None and isinstance(url, str):
+            WebhookClient(url).send_dict(message)
+
+
+def on(app: App, deps: Deps, *callback_ids: str) -> Callable[[Callable[[Submission], None]], None]:
+    def register(handler: Callable[[Submission], None]) -> None:
+        def listener(
+            ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+        ) -> None:
+            handler(Submission(ack, body, view, client, deps))
+
+        listener.__name__ = handler.__name__
+        for callback_id in callback_ids:
+            app.view(callback_id)(listener)
+
+    return register
+
 
 def register(app: App, deps: Deps) -> None:
+    @on(app, deps, ids.PROFILE_CALLBACK)
+    def handle_profile_submission(form: Submission) -> None:
+        try:
+            profile = validate_profile(profile_form(form))
+        except InvalidInput as error:
+            form.ack(response_action="errors", errors=error.errors)
+            return
+        form.ack()
+        sync_member(form.client, deps, form.team_id, form.user_id)
+        with deps.sessions.begin() as session:
+            member = save_profile(session, form.team_id, form.user_id, profile, form.now)
+            message = build_profile_saved(member)
+        form.reply(message)
+        publish_home(form.client, deps, form.team_id, form.user_id)
+
     register_find(app, deps)
     register_meetings(app, deps)
     register_respect(app, deps)
 
-    @app.view(ids.PROFILE_CALLBACK)
-    def handle_profile_submission(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        try:
-            profile = validate_profile(profile_form(view["state"]["values"]))
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        ack()
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        sync_member(client, deps, team_id, user_id)
-        with deps.sessions.begin() as session:
-            reply = build_profile_saved(
-                save_profile(session, team_id, user_id, profile, deps.clock())
-            )
-        response_url = json.loads(view.get("private_metadata") or "{}").get("response_url")
-        if response_url:
-            WebhookClient(response_url).send_dict(reply)
-        publish_home(client, deps, team_id, user_id)
 
-
-def profile_form(values: dict[str, dict[str, Any]]) -> ProfileForm:
-    """Read the modal's state; a field Slack left out (or a forged payload dropped) is None."""
-
-    def field(block_id: str, action_id: str) -> dict[str, Any]:
-        return values.get(block_id, {}).get(action_id) or {}
-
-    def typed(block_id: str, action_id: str) -> str | None:
-        return field(block_id, action_id).get("value")
-
-    chosen = field(ids.PROFILE_ROLES_BLOCK, ids.PROFILE_ROLES_ACTION).get("selected_options") or []
+def profile_form(form: Submission) -> ProfileForm:
+    roles = form.field(ids.PROFILE_ROLES_BLOCK, ids.PROFILE_ROLES_ACTION).get("selected_options")
     return ProfileForm(
-        roles=frozenset(str(option.get("value")) for option in chosen),
-        topics_offered=typed(ids.PROFILE_OFFERED_BLOCK, ids.PROFILE_OFFERED_ACTION),
-        topics_sought=typed(ids.PROFILE_SOUGHT_BLOCK, ids.PROFILE_SOUGHT_ACTION),
-        goals=typed(ids.PROFILE_GOALS_BLOCK, ids.PROFILE_GOALS_ACTION),
-        background=typed(ids.PROFILE_BACKGROUND_BLOCK, ids.PROFILE_BACKGROUND_ACTION),
-        experience=typed(ids.PROFILE_EXPERIENCE_BLOCK, ids.PROFILE_EXPERIENCE_ACTION),
-        capacity=typed(ids.PROFILE_CAPACITY_BLOCK, ids.PROFILE_CAPACITY_ACTION),
+        roles=frozenset(
+            str(option.get("value")) for option in roles or [] if isinstance(option, dict)
+        ),
+        topics_offered=form.typed(ids.PROFILE_OFFERED_BLOCK, ids.PROFILE_OFFERED_ACTION),
+        topics_sought=form.typed(ids.PROFILE_SOUGHT_BLOCK, ids.PROFILE_SOUGHT_ACTION),
+        goals=form.typed(ids.PROFILE_GOALS_BLOCK, ids.PROFILE_GOALS_ACTION),
+        background=form.typed(ids.PROFILE_BACKGROUND_BLOCK, ids.PROFILE_BACKGROUND_ACTION),
+        experience=form.typed(ids.PROFILE_EXPERIENCE_BLOCK, ids.PROFILE_EXPERIENCE_ACTION),
+        capacity=form.typed(ids.PROFILE_CAPACITY_BLOCK, ids.PROFILE_CAPACITY_ACTION),
     )
 
 
-def metadata(view: dict[str, Any]) -> dict[str, Any]:
-    try:
-        value = json.loads(view.get("private_metadata") or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def typed(view: dict[str, Any], block_id: str, action_id: str) -> str | None:
-    return ((view["state"]["values"].get(block_id) or {}).get(action_id) or {}).get("value")
-
-
-def reply_to(url: str | None, message: dict[str, Any]) -> None:
-    """Answer through the response_url of the message or command the modal was opened from."""
-    if url:
-        WebhookClient(url).send_dict(message)
-
-
 def register_find(app: App, deps: Deps) -> None:
-    @app.view(ids.GOALS_CALLBACK)
-    def handle_goals_submission(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        form = GoalsForm(
-            goals=typed(view, ids.GOALS_BLOCK, ids.GOALS_ACTION),
-            topics=typed(view, ids.GOALS_TOPICS_BLOCK, ids.GOALS_TOPICS_ACTION),
+    @on(app, deps, ids.GOALS_CALLBACK)
+    def handle_goals_submission(form: Submission) -> None:
+        goals = GoalsForm(
+            goals=form.typed(ids.GOALS_BLOCK, ids.GOALS_ACTION),
+            topics=form.typed(ids.GOALS_TOPICS_BLOCK, ids.GOALS_TOPICS_ACTION),
         )
-        try:
-            with deps.sessions.begin() as session:
-                save_goals(session, team_id, user_id, form, deps.clock())
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
+        saved = form.save(
+            lambda session: save_goals(session, form.team_id, form.user_id, goals, form.now),
+            ids.GOALS_BLOCK,
+        )
+        if saved is None:
             return
-        ack()
-        url = metadata(view).get("response_url")
         show_matches(
-            client,
+            form.client,
             deps,
-            lambda **message: reply_to(url, message),
-            team_id=team_id,
-            user_id=user_id,
-            query=form.topics or "",
+            lambda **message: form.reply(message),
+            team_id=form.team_id,
+            user_id=form.user_id,
+            query=goals.topics or "",
             trigger_id=None,
-            response_url=url,
+            response_url=form.meta.get("r"),
         )
 
-    @app.view(ids.INTRO_CALLBACK)
-    def handle_intro_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        meta = metadata(view)
-        try:
-            with deps.sessions.begin() as session:
-                request = request_intro(
-                    session,
-                    team_id,
-                    user_id,
-                    meta.get("m") if isinstance(meta.get("m"), int) else 0,
-                    typed(view, ids.INTRO_NOTE_BLOCK, ids.INTRO_NOTE_ACTION) or "",
-                    str(meta.get("q") or ""),
-                    deps.settings,
-                    deps.clock(),
-                )
-                message = build_request_sent(request)
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        except MentorCoachError as error:
-            ack(response_action="errors", errors={ids.INTRO_NOTE_BLOCK: str(error)})
-            return
-        ack()
-        reply_to(meta.get("r"), message)
+    @on(app, deps, ids.INTRO_CALLBACK)
+    def handle_intro_submission(form: Submission) -> None:
+        def ask(session: Session) -> Message:
+            request = request_intro(
+                session,
+                form.team_id,
+                form.user_id,
+                form.id("m"),
+                form.typed(ids.INTRO_NOTE_BLOCK, ids.INTRO_NOTE_ACTION) or "",
+                str(form.meta.get("q") or ""),
+                deps.settings,
+                form.now,
+            )
+            return build_request_sent(request)
 
-    @app.view(ids.DECLINE_CALLBACK)
-    def handle_decline_submission(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        meta = metadata(view)
-        try:
-            with deps.sessions.begin() as session:
-                request = decline_request(
-                    session,
-                    meta.get("id") if isinstance(meta.get("id"), int) else 0,
-                    team_id,
-                    user_id,
-                    typed(view, ids.DECLINE_REASON_BLOCK, ids.DECLINE_REASON_ACTION),
-                    deps.clock(),
-                )
-                name = request.mentee.name
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        except MentorCoachError as error:
-            ack(response_action="errors", errors={ids.DECLINE_REASON_BLOCK: str(error)})
-            return
-        ack()
-        outcome = f"You said not now to {name}. I've let them know kindly and shown them others."
-        if meta.get("r"):
-            reply_to(meta["r"], build_request_answered(request, outcome))
-        else:  # declined from the Home tab
-            publish_home(client, deps, team_id, user_id)
+        form.reply(form.save(ask, ids.INTRO_NOTE_BLOCK))
+
+    @on(app, deps, ids.DECLINE_CALLBACK)
+    def handle_decline_submission(form: Submission) -> None:
+        def decline(session: Session) -> Message:
+            request = decline_request(
+                session,
+                form.id("id"),
+                form.team_id,
+                form.user_id,
+                form.typed(ids.DECLINE_REASON_BLOCK, ids.DECLINE_REASON_ACTION),
+                form.now,
+            )
+            outcome = (
+                f"You said not now to {request.mentee.name}. I've let them know kindly and "
+                "shown them others."
+            )
+            return build_request_answered(request, outcome)
+
+        message = form.save(decline, ids.DECLINE_REASON_BLOCK)
+        if message is not None and not form.meta.get("r"):  # declined from the Home tab
+            publish_home(form.client, deps, form.team_id, form.user_id)
+        form.reply(message)
 
 
-def meeting_form(view: dict[str, Any]) -> MeetingForm:
-    values = view["state"]["values"]
-
-    def chosen(block_id: str, action_id: str) -> str | None:
-        option = ((values.get(block_id) or {}).get(action_id) or {}).get("selected_option")
-        return option.get("value") if isinstance(option, dict) else None
-
+def meeting_form(form: Submission) -> MeetingForm:
     # datetimepicker submits Unix seconds as selected_date_time; Bolt has no helper for it.
-    when = ((values.get(ids.WHEN_BLOCK) or {}).get(ids.WHEN_ACTION) or {}).get("selected_date_time")
-    confirmed = metadata(view).get("c")
+    when = form.field(ids.WHEN_BLOCK, ids.WHEN_ACTION).get("selected_date_time")
+    confirmed = form.meta.get("c")
     return MeetingForm(
         starts_at=when if isinstance(when, int) else None,
-        duration=chosen(ids.DURATION_BLOCK, ids.DURATION_ACTION),
-        cadence=chosen(ids.CADENCE_BLOCK, ids.CADENCE_ACTION),
-        topic=typed(view, ids.MEETING_TOPIC_BLOCK, ids.MEETING_TOPIC_ACTION),
+        duration=form.chosen(ids.DURATION_BLOCK, ids.DURATION_ACTION),
+        cadence=form.chosen(ids.CADENCE_BLOCK, ids.CADENCE_ACTION),
+        topic=form.typed(ids.MEETING_TOPIC_BLOCK, ids.MEETING_TOPIC_ACTION),
         confirmed_at=confirmed if isinstance(confirmed, int) else None,
     )
 
 
 def register_meetings(app: App, deps: Deps) -> None:
-    @app.view(ids.SCHEDULE_CALLBACK)
-    def handle_schedule_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        meta, form = metadata(view), meeting_form(view)
-        try:
-            with deps.sessions.begin() as session:
-                booked = book_or_move(session, meta, form, team_id, user_id, deps)
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        except NeedsConfirmation as warning:
-            ack(response_action="update", view=warning_view(meta, warning))
-            return
-        except MentorCoachError as error:
-            ack(response_action="errors", errors={ids.WHEN_BLOCK: str(error)})
-            return
-        ack()
-        reply_to(meta.get("r"), build_note(booked))
+    @on(app, deps, ids.SCHEDULE_CALLBACK)
+    def handle_schedule_submission(form: Submission) -> None:
+        booked = form.save(
+            lambda session: book_or_move(session, form, meeting_form(form)), ids.WHEN_BLOCK
+        )
+        form.reply(build_note(booked) if booked else None)
 
-    @app.view(ids.CANCEL_CALLBACK)
-    def handle_cancel_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        meta = metadata(view)
-        scope = (view["state"]["values"].get(ids.CANCEL_SCOPE_BLOCK) or {}).get(
-            ids.CANCEL_SCOPE_ACTION
-        ) or {}
-        whole = (scope.get("selected_option") or {}).get("value") == "series"
-        try:
-            with deps.sessions.begin() as session:
-                cancelled = cancel_meeting(
-                    session, _int(meta.get("m")), team_id, user_id, whole, deps.clock()
-                )
-        except MentorCoachError as error:
-            ack(response_action="errors", errors={ids.CANCEL_SCOPE_BLOCK: str(error)})
-            return
-        ack()
-        count = "1 session" if len(cancelled) == 1 else f"{len(cancelled)} sessions"
-        reply_to(meta.get("r"), build_note(f"Cancelled {count}. I've told you both."))
+    @on(app, deps, ids.CANCEL_CALLBACK)
+    def handle_cancel_submission(form: Submission) -> None:
+        whole = form.chosen(ids.CANCEL_SCOPE_BLOCK, ids.CANCEL_SCOPE_ACTION) == "series"
+        cancelled = form.save(
+            lambda session: cancel_meeting(
+                session, form.id("m"), form.team_id, form.user_id, whole, form.now
+            ),
+            ids.CANCEL_SCOPE_BLOCK,
+        )
+        if cancelled is not None:
+            count = "1 session" if len(cancelled) == 1 else f"{len(cancelled)} sessions"
+            form.reply(build_note(f"Cancelled {count}. I've told you both."))
 
-    @app.view(ids.AGENDA_CALLBACK)
-    def handle_agenda_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        meta = metadata(view)
-        text = typed(view, ids.AGENDA_ITEMS_BLOCK, ids.AGENDA_ITEMS_ACTION)
-        try:
-            with deps.sessions.begin() as session:
-                added = add_agenda_items(
-                    session, _int(meta.get("m")), team_id, user_id, text, deps.clock()
-                )
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        except MentorCoachError as error:
-            ack(response_action="errors", errors={ids.AGENDA_ITEMS_BLOCK: str(error)})
-            return
-        ack()
-        reply_to(meta.get("r"), build_note(f"Added {added} to the agenda. Thanks for preparing!"))
+    @on(app, deps, ids.AGENDA_CALLBACK)
+    def handle_agenda_submission(form: Submission) -> None:
+        text = form.typed(ids.AGENDA_ITEMS_BLOCK, ids.AGENDA_ITEMS_ACTION)
+        added = form.save(
+            lambda session: add_agenda_items(
+                session, form.id("m"), form.team_id, form.user_id, text, form.now
+            ),
+            ids.AGENDA_ITEMS_BLOCK,
+        )
+        if added is not None:
+            form.reply(build_note(f"Added {added} to the agenda. Thanks for preparing!"))
 
 
-def _int(value: Any) -> int:
-    return value if isinstance(value, int) else 0
-
-
-def book_or_move(
-    session: Session,
-    meta: dict[str, Any],
-    form: MeetingForm,
-    team_id: str,
-    user_id: str,
-    deps: Deps,
-) -> str:
+def book_or_move(session: Session, form: Submission, plan_form: MeetingForm) -> str:
     """Book a new session for a pair ("p") or move an existing one ("m"); returns a confirmation."""
-    now = deps.clock()
-    if "m" in meta:
+    settings, now = form.deps.settings, form.now
+    if "m" in form.meta:
         meeting = reschedule_meeting(
-            session, _int(meta["m"]), team_id, user_id, form, deps.settings, now
+            session, form.id("m"), form.team_id, form.user_id, plan_form, settings, now
         )
         return f"Moved to {local_time(meeting.starts_at)}. I've told you both."
-    pairing = active_pairing(session, _int(meta.get("p")), team_id, user_id)
-    me = pairing.mentor if pairing.mentor.slack_user_id == user_id else pairing.mentee
-    plan = validate_plan(form, partner_of(pairing, me.id), now, series=True)
-    meetings = schedule_meeting(session, pairing, user_id, plan, deps.settings, now)
+    pairing = active_pairing(session, form.id("p"), form.team_id, form.user_id)
+    me = pairing.mentor if pairing.mentor.slack_user_id == form.user_id else pairing.mentee
+    plan = validate_plan(plan_form, partner_of(pairing, me.id), now, series=True)
+    meetings = schedule_meeting(session, pairing, form.user_id, plan, settings, now)
     repeat = f" and {len(meetings) - 1} more after it" if len(meetings) > 1 else ""
     return f"Booked for {local_time(meetings[0].starts_at)}{repeat}. I've told you both."
 
 
-def warning_view(meta: dict[str, Any], warning: NeedsConfirmation) -> dict[str, Any]:
+def warning_view(meta: dict[str, Any], warning: NeedsConfirmation) -> View:
     """The same form with the warning; saving the same time again books it."""
     plan = warning.plan
     return build_schedule_modal(
@@ -318,82 +316,56 @@ def warning_view(meta: dict[str, Any], warning: NeedsConfirmation) -> dict[str, 
 
 
 def register_respect(app: App, deps: Deps) -> None:
-    @app.view(ids.ADVICE_CALLBACK)
-    def handle_advice_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        meta = metadata(view)
-        text = typed(view, ids.ADVICE_BLOCK, ids.ADVICE_ACTION)
-        try:
-            with deps.sessions.begin() as session:
-                meeting_id, now = _int(meta.get("m")), deps.clock()
-                answer, advice = save_advice(
-                    session, meeting_id, team_id, user_id, text, deps.settings, now
-                )
-                message = build_advice_saved(len(advice), answer.partner)
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        except MentorCoachError as error:
-            ack(response_action="errors", errors={ids.ADVICE_BLOCK: str(error)})
-            return
-        ack()
-        reply_to(meta.get("r"), message)
+    @on(app, deps, ids.ADVICE_CALLBACK)
+    def handle_advice_submission(form: Submission) -> None:
+        text = form.typed(ids.ADVICE_BLOCK, ids.ADVICE_ACTION)
 
-    @app.view(ids.THANKS_CALLBACK)
-    @app.view(ids.MENTOR_NOTE_CALLBACK)
-    def handle_note_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        meta, now = metadata(view), deps.clock()
-        thanks = view["callback_id"] == ids.THANKS_CALLBACK
+        def save(session: Session) -> Message:
+            answer, advice = save_advice(
+                session, form.id("m"), form.team_id, form.user_id, text, deps.settings, form.now
+            )
+            return build_advice_saved(len(advice), answer.partner)
+
+        form.reply(form.save(save, ids.ADVICE_BLOCK))
+
+    @on(app, deps, ids.THANKS_CALLBACK, ids.MENTOR_NOTE_CALLBACK)
+    def handle_note_submission(form: Submission) -> None:
+        thanks = form.view["callback_id"] == ids.THANKS_CALLBACK
         block, action = (
             (ids.THANKS_BLOCK, ids.THANKS_ACTION_ID)
             if thanks
             else (ids.MENTOR_NOTE_BLOCK, ids.MENTOR_NOTE_ACTION_ID)
         )
-        text = typed(view, block, action)
-        try:
-            with deps.sessions.begin() as session:
-                if not thanks:
-                    leave_note(session, _int(meta.get("m")), team_id, user_id, text, now)
-                elif "to" in meta:
-                    send_thanks(session, team_id, user_id, str(meta["to"]), text, now)
-                else:
-                    thank_mentor(session, _int(meta.get("m")), team_id, user_id, text, now)
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        except MentorCoachError as error:
-            ack(response_action="errors", errors={block: str(error)})
-            return
-        ack()
-        reply_to(meta.get("r"), build_note("Sent. They'll get it by DM."))
+        text = form.typed(block, action)
 
-    @app.view(ids.SUCCESS_CALLBACK)
-    def handle_success_submission(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        team_id, user_id = body["user"]["team_id"], body["user"]["id"]
-        values, meta = view["state"]["values"], metadata(view)
+        def send(session: Session) -> Message:
+            team_id, user_id, meeting_id = form.team_id, form.user_id, form.id("m")
+            if not thanks:
+                leave_note(session, meeting_id, team_id, user_id, text, form.now)
+            elif "to" in form.meta:  # /mentor thanks @person, outside any session
+                send_thanks(session, team_id, user_id, str(form.meta["to"]), text, form.now)
+            else:
+                thank_mentor(session, meeting_id, team_id, user_id, text, form.now)
+            return build_note("Sent. They'll get it by DM.")
 
-        def chosen(block_id: str, action_id: str) -> str | None:
-            option = ((values.get(block_id) or {}).get(action_id) or {}).get("selected_option")
-            return option.get("value") if isinstance(option, dict) else None
+        form.reply(form.save(send, block))
 
-        mentor = chosen(ids.SUCCESS_MENTOR_BLOCK, ids.SUCCESS_MENTOR_ACTION) or ""
-        public = chosen(ids.SUCCESS_SCOPE_BLOCK, ids.SUCCESS_SCOPE_ACTION) == "public"
-        try:
-            with deps.sessions.begin() as session:
-                shared = share_success(
-                    session,
-                    team_id,
-                    user_id,
-                    typed(view, ids.SUCCESS_TEXT_BLOCK, ids.SUCCESS_TEXT_ACTION),
-                    int(mentor) if mentor.isdigit() else None,
-                    public,
-                    deps.settings,
-                    deps.clock(),
-                )
-                message = build_success_shared(shared.mentor, shared.channel_note, public)
-        except InvalidInput as error:
-            ack(response_action="errors", errors=error.errors)
-            return
-        ack()
-        reply_to(meta.get("r"), message)
+    @on(app, deps, ids.SUCCESS_CALLBACK)
+    def handle_success_submission(form: Submission) -> None:
+        mentor = form.chosen(ids.SUCCESS_MENTOR_BLOCK, ids.SUCCESS_MENTOR_ACTION) or ""
+        public = form.chosen(ids.SUCCESS_SCOPE_BLOCK, ids.SUCCESS_SCOPE_ACTION) == "public"
+
+        def share(session: Session) -> Message:
+            shared = share_success(
+                session,
+                form.team_id,
+                form.user_id,
+                form.typed(ids.SUCCESS_TEXT_BLOCK, ids.SUCCESS_TEXT_ACTION),
+                int(mentor) if mentor.isdigit() else None,
+                public,
+                deps.settings,
+                form.now,
+            )
+            return build_success_shared(shared.mentor, shared.channel_note, public)
+
+        form.reply(form.save(share, ids.SUCCESS_TEXT_BLOCK))

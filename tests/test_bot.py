@@ -240,7 +240,7 @@ def test_a_forged_modal_payload_gets_a_friendly_modal_not_a_slack_error(bot):
             "id": "V1",
             "type": "modal",
             "callback_id": ids.PROFILE_CALLBACK,
-            "state": {"values": []},
+            "state": "broken",
         },
     }
     body = "payload=" + urllib.request.quote(json.dumps(payload))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import ids, messages
 from bot.errors import InvalidInput, MentorCoachError
-from bot.meetings import meeting_for, partner_of
+from bot.meetings import meeting_for, partner_of, tell_pair
 from bot.members import member_for
 from bot.models import (
     Advice,
@@ -93,16 +93,15 @@ def mark_missed(
         cancel_pending(session, "meeting", meeting.id, "session did not happen as booked")
         if not moved and _missed_in_a_row(session, meeting) >= MISSES_BEFORE_ASKING:
             pairing = meeting.pairing
-            enqueue(
+            key = f"continue:{pairing.id}:{meeting.id}"
+            tell_pair(
                 session,
-                workspace_id=pairing.workspace_id,
-                kind="continue_check",
-                dedupe_key=f"continue:{pairing.id}:{meeting.id}",
-                due_at=now,
-                now=now,
-                group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
-                subject=("pairing", pairing.id),
-                urgent=True,
+                pairing,
+                "continue_check",
+                ("pairing", pairing.id),
+                key,
+                now,
+                solicited=False,
             )
     return answer
 
@@ -292,28 +291,14 @@ def continue_pairing(
     ):
         meeting.status = MeetingStatus.CANCELLED
         cancel_pending(session, "meeting", meeting.id, "pairing ended")
-    enqueue(
-        session,
-        workspace_id=pairing.workspace_id,
-        kind="pairing_ended",
-        dedupe_key=f"pairing_ended:{pairing.id}",
-        due_at=now,
-        now=now,
-        group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
-        subject=("pairing", pairing.id),
-        urgent=True,
-        solicited=True,
-    )
+    key = f"pairing_ended:{pairing.id}"
+    tell_pair(session, pairing, "pairing_ended", ("pairing", pairing.id), key, now)
     session.flush()
     fulfil_wishes(session, pairing.mentor, now)
     return pairing
 
 
 # Renderers
-
-
-def _outgoing(message: messages.Message) -> Outgoing:
-    return Outgoing(text=message["text"], blocks=message["blocks"])
 
 
 def _meetings(session: Session, ids_: set[int]) -> dict[int, Meeting]:
@@ -343,7 +328,7 @@ def render_checkin(
             continue
         pairing = meeting.pairing
         reader = pairing.mentor if row.recipient_member_id == pairing.mentor_id else pairing.mentee
-        rendered[row.id] = _outgoing(messages.build_checkin(meeting, reader))
+        rendered[row.id] = Outgoing.of(messages.build_checkin(meeting, reader))
     return rendered
 
 
@@ -360,7 +345,7 @@ def render_followup(
         if meeting is None or not advice:
             rendered[row.id] = Skip("no advice to follow up on")
         else:
-            rendered[row.id] = _outgoing(messages.build_followup(meeting, advice))
+            rendered[row.id] = Outgoing.of(messages.build_followup(meeting, advice))
     return rendered
 
 
@@ -376,7 +361,7 @@ def render_thanks(
         )
     }
     return {
-        row.id: _outgoing(messages.build_thanks(notes[row.subject_id]))
+        row.id: Outgoing.of(messages.build_thanks(notes[row.subject_id]))
         if row.subject_id in notes
         else Skip("the note is gone")
         for row in rows
@@ -399,7 +384,7 @@ def render_mentor_note(
         )
     }
     return {
-        row.id: _outgoing(
+        row.id: Outgoing.of(
             messages.build_mentor_note(
                 notes[row.subject_id], authors[notes[row.subject_id].author_id]
             )
@@ -431,7 +416,7 @@ def render_continue_check(
         if pairing is None or pairing.status != PairingStatus.ACTIVE:
             rendered[row.id] = Skip("the pairing has ended")
         else:
-            rendered[row.id] = _outgoing(messages.build_continue_check(pairing))
+            rendered[row.id] = Outgoing.of(messages.build_continue_check(pairing))
     return rendered
 
 
@@ -440,7 +425,7 @@ def render_pairing_ended(
 ) -> dict[int, Rendered]:
     pairings = _pairings(session, rows)
     return {
-        row.id: _outgoing(messages.build_pairing_ended(pairings[row.subject_id]))
+        row.id: Outgoing.of(messages.build_pairing_ended(pairings[row.subject_id]))
         if row.subject_id in pairings
         else Skip("the pairing is gone")
         for row in rows

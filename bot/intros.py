@@ -13,6 +13,7 @@ from bot import ids, messages
 from bot.errors import InvalidInput, MentorCoachError
 from bot.finding import active_mentee_counts, candidate, exclusions_for
 from bot.matching import Seeker, exclusion_reason
+from bot.meetings import tell_pair
 from bot.members import member_for
 from bot.models import (
     Member,
@@ -22,7 +23,7 @@ from bot.models import (
     PairingStatus,
     RequestStatus,
 )
-from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue
+from bot.outbox import Outgoing, Rendered, Renderer, Skip, cancel_pending, enqueue
 from bot.settings import Settings
 
 MAX_PENDING = 3
@@ -214,18 +215,8 @@ def accept_request(
     request.status, request.responded_at = RequestStatus.ACCEPTED, now
     cancel_pending(session, "request", request.id, "accepted", kinds=["request_reminder"])
     session.flush()
-    enqueue(
-        session,
-        workspace_id=request.workspace_id,
-        kind="introduction",
-        dedupe_key=f"introduction:{pairing.id}",
-        due_at=now,
-        now=now,
-        group=[mentor.slack_user_id, request.mentee.slack_user_id],
-        subject=("pairing", pairing.id),
-        urgent=True,
-        solicited=True,
-    )
+    key = f"introduction:{pairing.id}"
+    tell_pair(session, pairing, "introduction", ("pairing", pairing.id), key, now)
     return Accepted(request, pairing)
 
 
@@ -320,49 +311,23 @@ def _requests(session: Session, rows: list[OutboxMessage]) -> dict[int, MentorRe
     return {request.id: request for request in found}
 
 
-def _render_each(
-    session: Session,
-    rows: list[OutboxMessage],
-    build: Callable[[MentorRequest], messages.Message],
-    *,
-    only: RequestStatus | None,
-) -> dict[int, Rendered]:
-    requests = _requests(session, rows)
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        request = requests.get(row.subject_id or 0)
-        if request is None:
-            rendered[row.id] = Skip("the request is gone")
-        elif only is not None and request.status != only:
-            rendered[row.id] = Skip(f"the request is {request.status.value}")
-        else:
-            message = build(request)
-            rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
-    return rendered
+def _renderer(build: Callable[[MentorRequest], messages.Message], only: RequestStatus) -> Renderer:
+    """Render each row's request with `build`, unless the request has left status `only`."""
 
+    def render(session: Session, rows: list[OutboxMessage], now: datetime) -> dict[int, Rendered]:
+        requests = _requests(session, rows)
+        rendered: dict[int, Rendered] = {}
+        for row in rows:
+            request = requests.get(row.subject_id or 0)
+            if request is None:
+                rendered[row.id] = Skip("the request is gone")
+            elif request.status != only:
+                rendered[row.id] = Skip(f"the request is {request.status.value}")
+            else:
+                rendered[row.id] = Outgoing.of(build(request))
+        return rendered
 
-def render_intro_request(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    return _render_each(session, rows, messages.build_intro_request, only=RequestStatus.PENDING)
-
-
-def render_request_reminder(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    return _render_each(session, rows, messages.build_request_reminder, only=RequestStatus.PENDING)
-
-
-def render_request_declined(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    return _render_each(session, rows, messages.build_request_declined, only=RequestStatus.DECLINED)
-
-
-def render_request_expired(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    return _render_each(session, rows, messages.build_request_expired, only=RequestStatus.EXPIRED)
+    return render
 
 
 def render_introduction(
@@ -387,14 +352,14 @@ def render_introduction(
             rendered[row.id] = Skip("the pairing has ended")
             continue
         message = messages.build_introduction(pairing)
-        rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+        rendered[row.id] = Outgoing.of(message)
     return rendered
 
 
-RENDERERS = {
-    "intro_request": render_intro_request,
-    "request_reminder": render_request_reminder,
-    "request_declined": render_request_declined,
-    "request_expired": render_request_expired,
+RENDERERS: dict[str, Renderer] = {
+    "intro_request": _renderer(messages.build_intro_request, RequestStatus.PENDING),
+    "request_reminder": _renderer(messages.build_request_reminder, RequestStatus.PENDING),
+    "request_declined": _renderer(messages.build_request_declined, RequestStatus.DECLINED),
+    "request_expired": _renderer(messages.build_request_expired, RequestStatus.EXPIRED),
     "introduction": render_introduction,
 }

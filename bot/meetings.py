@@ -227,7 +227,7 @@ def schedule_meeting(
     session.flush()
     for meeting in meetings:
         _queue_preparation(session, pairing, meeting, settings, now)
-    _tell_pair(session, pairing, meetings[0], "meeting_booked", now)
+    _tell_pair_about(session, pairing, meetings[0], "meeting_booked", now)
     return meetings
 
 
@@ -258,16 +258,16 @@ def _queue_preparation(
             member_id=person.id,
             subject=subject,
         )
-    enqueue(
+    due = _due("agenda", meeting.starts_at, settings, now)
+    tell_pair(
         session,
-        workspace_id=pairing.workspace_id,
-        kind="agenda",
-        dedupe_key=f"agenda:{meeting.id}",
-        due_at=_due("agenda", meeting.starts_at, settings, now),
-        now=now,
-        group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
-        subject=subject,
-        urgent=True,
+        pairing,
+        "agenda",
+        subject,
+        f"agenda:{meeting.id}",
+        now,
+        due_at=due,
+        solicited=False,
     )
 
 
@@ -282,21 +282,37 @@ def _due(
     return max(now, starts_at - timedelta(minutes=lead))
 
 
-def _tell_pair(
-    session: Session, pairing: Pairing, meeting: Meeting, kind: str, now: datetime
+def tell_pair(
+    session: Session,
+    pairing: Pairing,
+    kind: str,
+    subject: tuple[str, int],
+    dedupe_key: str,
+    now: datetime,
+    *,
+    due_at: datetime | None = None,
+    solicited: bool = True,
 ) -> None:
+    """A message to the pair's group DM; it waits until neither of them is in quiet hours."""
     enqueue(
         session,
         workspace_id=pairing.workspace_id,
         kind=kind,
-        dedupe_key=f"{kind}:{meeting.id}:{now.timestamp()}",
-        due_at=now,
+        dedupe_key=dedupe_key,
+        due_at=due_at or now,
         now=now,
         group=[pairing.mentor.slack_user_id, pairing.mentee.slack_user_id],
-        subject=("meeting", meeting.id),
+        subject=subject,
         urgent=True,
-        solicited=True,
+        solicited=solicited,
     )
+
+
+def _tell_pair_about(
+    session: Session, pairing: Pairing, meeting: Meeting, kind: str, now: datetime
+) -> None:
+    key = f"{kind}:{meeting.id}:{now.timestamp()}"
+    tell_pair(session, pairing, kind, ("meeting", meeting.id), key, now)
 
 
 def meeting_for(
@@ -347,7 +363,7 @@ def reschedule_meeting(
         lambda row: _due(row.kind, meeting.starts_at, settings, now, meeting.duration_minutes),
         kinds=["prep_prompt", "agenda", "checkin"],
     )
-    _tell_pair(session, meeting.pairing, meeting, "meeting_moved", now)
+    _tell_pair_about(session, meeting.pairing, meeting, "meeting_moved", now)
     return meeting
 
 
@@ -371,7 +387,7 @@ def cancel_meeting(
         item.status = MeetingStatus.CANCELLED
         cancel_pending(session, "meeting", item.id, "meeting cancelled")
     kind = "series_cancelled" if len(cancelled) > 1 else "meeting_cancelled"
-    _tell_pair(session, meeting.pairing, meeting, kind, now)
+    _tell_pair_about(session, meeting.pairing, meeting, kind, now)
     return cancelled
 
 
@@ -578,10 +594,6 @@ def _meetings(
     return {meeting.id: meeting for meeting in session.scalars(query)}
 
 
-def _outgoing(message: messages.Message) -> Outgoing:
-    return Outgoing(text=message["text"], blocks=message["blocks"])
-
-
 def render_meeting_notice(
     session: Session, rows: list[OutboxMessage], now: datetime
 ) -> dict[int, Rendered]:
@@ -594,13 +606,13 @@ def render_meeting_notice(
         if meeting is None:
             rendered[row.id] = Skip("the session is gone")
         elif row.kind in ("meeting_cancelled", "series_cancelled"):
-            rendered[row.id] = _outgoing(
+            rendered[row.id] = Outgoing.of(
                 messages.build_meeting_cancelled(meeting, row.kind == "series_cancelled")
             )
         elif meeting.status != MeetingStatus.SCHEDULED:
             rendered[row.id] = Skip(f"the session was {meeting.status.value}")
         else:
-            rendered[row.id] = _outgoing(
+            rendered[row.id] = Outgoing.of(
                 messages.build_meeting_booked(
                     meeting, moved=row.kind == "meeting_moved", series=series.get(meeting.series_id)
                 )
@@ -627,6 +639,15 @@ def _series_ends(
     return ends
 
 
+def _still_ahead(meeting: Meeting | None, now: datetime) -> Skip | None:
+    """Prompts and agendas only make sense before a session that is still on."""
+    if meeting is None or meeting.status != MeetingStatus.SCHEDULED:
+        return Skip("the session is no longer scheduled")
+    if meeting.starts_at <= now:
+        return Skip("the session has already started")
+    return None
+
+
 def render_prep_prompt(
     session: Session, rows: list[OutboxMessage], now: datetime
 ) -> dict[int, Rendered]:
@@ -635,17 +656,16 @@ def render_prep_prompt(
     rendered: dict[int, Rendered] = {}
     for row in rows:
         meeting = meetings.get(row.subject_id or 0)
-        if meeting is None or meeting.status != MeetingStatus.SCHEDULED:
-            rendered[row.id] = Skip("the session is no longer scheduled")
-        elif meeting.starts_at <= now:
-            rendered[row.id] = Skip("the session has already started")
+        skip = _still_ahead(meeting, now)
+        if skip is not None or meeting is None:  # (the second test only narrows the type)
+            rendered[row.id] = skip or Skip("the session is gone")
         else:
             reader = next(
                 p
                 for p in (meeting.pairing.mentor, meeting.pairing.mentee)
                 if p.id == row.recipient_member_id
             )
-            rendered[row.id] = _outgoing(
+            rendered[row.id] = Outgoing.of(
                 messages.build_prep_prompt(meeting, reader, previous.get(meeting.id))
             )
     return rendered
@@ -658,13 +678,12 @@ def render_agenda(
     rendered: dict[int, Rendered] = {}
     for row in rows:
         meeting = meetings.get(row.subject_id or 0)
-        if meeting is None or meeting.status != MeetingStatus.SCHEDULED:
-            rendered[row.id] = Skip("the session is no longer scheduled")
-        elif meeting.starts_at <= now:
-            rendered[row.id] = Skip("the session has already started")
+        skip = _still_ahead(meeting, now)
+        if skip is not None or meeting is None:  # (the second test only narrows the type)
+            rendered[row.id] = skip or Skip("the session is gone")
         else:
             starters = [] if meeting.agenda else starter_questions(meeting.pairing.mentee)
-            rendered[row.id] = _outgoing(messages.build_agenda(meeting, starters))
+            rendered[row.id] = Outgoing.of(messages.build_agenda(meeting, starters))
     return rendered
 
 

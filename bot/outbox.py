@@ -54,6 +54,11 @@ class Outgoing:
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, message: Mapping[str, Any]) -> Outgoing:
+        """From a builder's message dict."""
+        return cls(text=message["text"], blocks=message.get("blocks", []))
+
 
 @dataclass(frozen=True)
 class Skip:

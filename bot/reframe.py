@@ -74,7 +74,7 @@ def render_reframe(
             rendered[row.id] = Skip("already a mentor")
             continue
         message = messages.build_reframe(member, after_success=row.kind == "reframe_success")
-        rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+        rendered[row.id] = Outgoing.of(message)
     return rendered
 
 
@@ -173,7 +173,7 @@ def render_digest(
                 rendered[row.id] = Skip("no activity last month")
                 continue
             message = messages.build_digest(start, held, thanks, wins)
-            rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+            rendered[row.id] = Outgoing.of(message)
     return rendered
 
 

@@ -159,7 +159,7 @@ def _render(build):  # type: ignore[no-untyped-def]
                 rendered[row.id] = Skip("the success was removed")
             else:
                 message = build(success)
-                rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+                rendered[row.id] = Outgoing.of(message)
         return rendered
 
     return render
@@ -216,7 +216,7 @@ def render_post_failed(
         error = failures.get(success.id) or ""
         reason = _REASONS.get(error, f"Slack answered {error or 'with an error'}")
         message = messages.build_success_post_failed(success, reason)
-        rendered[row.id] = Outgoing(text=message["text"], blocks=message["blocks"])
+        rendered[row.id] = Outgoing.of(message)
     return rendered
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 from slack_bolt import Ack, App, Respond
@@ -36,7 +35,7 @@ from bot.models import AdviceOutcome
 from bot.profiles import become_mentor
 from bot.successes import remove_success
 from bot.wishes import make_wishes
-from handlers import Deps
+from handlers import Deps, Interaction
 from handlers.commands import show_matches
 from handlers.directory import sync_member
 from handlers.forms import (
@@ -62,21 +61,11 @@ ACCEPTED = (
 
 
 @dataclass(frozen=True)
-class Click:
+class Click(Interaction):
     """One button click, parsed, with the ways to answer the person who clicked."""
 
-    body: dict[str, Any]
     client: WebClient
     respond: Respond
-    deps: Deps
-
-    @property
-    def team_id(self) -> str:
-        return self.body["user"]["team_id"]
-
-    @property
-    def user_id(self) -> str:
-        return self.body["user"]["id"]
 
     @property
     def action_id(self) -> str:
@@ -103,10 +92,6 @@ class Click:
     @property
     def response_url(self) -> str | None:
         return self.body.get("response_url")
-
-    @property
-    def now(self) -> datetime:
-        return self.deps.clock()
 
     def tell(self, message: Message) -> None:
         """Answer where they clicked; Home tab clicks have no response_url, so DM them."""
@@ -142,7 +127,7 @@ def on(app: App, deps: Deps, *action_ids: str) -> Callable[[Callable[[Click], No
     def register(handler: Callable[[Click], None]) -> None:
         def listener(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
             ack()
-            handler(Click(body, client, respond, deps))
+            handler(Click(body=body, deps=deps, client=client, respond=respond))
 
         listener.__name__ = handler.__name__
         for action_id in action_ids:

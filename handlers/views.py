@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, TypeVar
 
 from slack_bolt import Ack, App
@@ -42,7 +41,7 @@ from bot.modals import View, build_schedule_modal
 from bot.mrkdwn import local_time
 from bot.profiles import ProfileForm, save_profile, validate_profile
 from bot.successes import share_success
-from handlers import Deps
+from handlers import Deps, Interaction
 from handlers.commands import show_matches
 from handlers.directory import sync_member
 from handlers.home import publish_home
@@ -51,26 +50,12 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Submission:
+class Submission(Interaction):
     """One modal submission: who, what they filled in, and how to answer the modal."""
 
     ack: Ack
-    body: dict[str, Any]
     view: dict[str, Any]
     client: WebClient
-    deps: Deps
-
-    @property
-    def team_id(self) -> str:
-        return self.body["user"]["team_id"]
-
-    @property
-    def user_id(self) -> str:
-        return self.body["user"]["id"]
-
-    @property
-    def now(self) -> datetime:
-        return self.deps.clock()
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -128,7 +113,7 @@ def on(app: App, deps: Deps, *callback_ids: str) -> Callable[[Callable[[Submissi
         def listener(
             ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
         ) -> None:
-            handler(Submission(ack, body, view, client, deps))
+            handler(Submission(body=body, deps=deps, ack=ack, view=view, client=client))
 
         listener.__name__ = handler.__name__
         for callback_id in callback_ids:

@@ -34,6 +34,8 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("mentees", "List your current mentees."),
     ("success [what happened]", "Share a win with your mentor, and with everyone if you like."),
     ("thanks @person [note]", "Send someone a written thank-you."),
+    ("pause [days]", "Step back for a while (14 days unless you say); `resume` to come back."),
+    ("resume", "End a pause early."),
     ("block @person", "Never match with this person, either way."),
     ("unblock @person", "Undo a block."),
     ("help", "Show this guide."),

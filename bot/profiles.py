@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from bot import ids
-from bot.errors import InvalidInput
+from bot.errors import InvalidInput, MentorCoachError
 from bot.members import member_for
 from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Member, MemberTopic, TopicKind
 from bot.topics import TopicListError, TopicName, parse_topics, resolve_topics
@@ -161,3 +161,25 @@ def become_mentor(session: Session, team_id: str, user_id: str, now: datetime) -
     session.flush()
     fulfil_wishes(session, member, now)
     return member
+
+
+MAX_PAUSE_DAYS = 180
+
+
+def pause(session: Session, team_id: str, user_id: str, days: int, now: datetime) -> Member:
+    """Step back for a while: no new matches or nudges, only what the person asks for."""
+    if not 1 <= days <= MAX_PAUSE_DAYS:
+        raise MentorCoachError(f"Pause for 1 to {MAX_PAUSE_DAYS} days, like `/mentor pause 14`.")
+    member = member_for(session, team_id, user_id, now)
+    member.paused_until, member.updated_at = now + timedelta(days=days), now
+    return member
+
+
+def resume(session: Session, team_id: str, user_id: str, now: datetime) -> bool:
+    """Back from a pause; False when there was none. Mentors with room meet waiting wishes."""
+    member = member_for(session, team_id, user_id, now)
+    if member.paused_until is None or member.paused_until <= now:
+        return False
+    member.paused_until, member.updated_at = None, now
+    fulfil_wishes(session, member, now)
+    return True

@@ -44,6 +44,8 @@ def fulfil_wishes(session: Session, mentor: Member, now: datetime) -> int:
     """A mentor now offers topics people wished for and has room: tell those people, once."""
     if not (mentor.is_mentor and mentor.is_active):
         return 0
+    if mentor.paused_until is not None and mentor.paused_until > now:
+        return 0
     active = session.scalar(
         select(func.count()).where(
             Pairing.mentor_id == mentor.id, Pairing.status == PairingStatus.ACTIVE

@@ -27,7 +27,9 @@ from bot.messages import (
     build_unknown_subcommand,
 )
 from bot.modals import build_goals_modal, build_thanks_modal
+from bot.mrkdwn import local_time
 from bot.partners import block, list_partners, unblock
+from bot.profiles import pause, resume
 from handlers import Deps
 from handlers.directory import sync_member
 from handlers.forms import open_profile_modal, schedule_view, success_view
@@ -200,6 +202,31 @@ def handle_thanks(slash: Slash) -> None:
     slash.reply(build_note(f"Sent. <@{target.group(1)}> will get your note by DM."))
 
 
+def handle_pause(slash: Slash) -> None:
+    """`/mentor pause [days]` (14 by default) and `/mentor resume`."""
+    now = slash.deps.clock()
+    try:
+        with slash.deps.sessions.begin() as session:
+            if slash.word.lower() == "resume":
+                back = resume(session, slash.team_id, slash.user_id, now)
+                text = RESUMED if back else "You weren't paused, so nothing changed."
+            else:
+                # Anything but a whole number of days reads as 0, which pause() explains.
+                days = int(slash.rest) if slash.rest.isdigit() else 0 if slash.rest else 14
+                member = pause(session, slash.team_id, slash.user_id, days, now)
+                text = PAUSED.format(until=local_time(member.paused_until or now, "{date_long}"))
+    except MentorCoachError as error:
+        text = str(error)
+    slash.reply(build_note(text))
+
+
+PAUSED = (
+    "Paused until {until}. Mentees won't find you, and I'll hold reminders and nudges until then; "
+    "anything you ask for still reaches you. `/mentor resume` ends the pause early."
+)
+RESUMED = "Welcome back! You're visible to mentees again and reminders are back on."
+
+
 def handle_partners(slash: Slash) -> None:
     role = slash.word.lower()
     with slash.deps.sessions.begin() as session:
@@ -247,6 +274,8 @@ ROUTES: dict[str, Callable[[Slash], None]] = {
     "schedule": handle_schedule,
     "success": handle_success,
     "thanks": handle_thanks,
+    "pause": handle_pause,
+    "resume": handle_pause,
     "block": handle_block,
     "unblock": handle_unblock,
 }

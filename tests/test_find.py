@@ -490,3 +490,35 @@ def test_forged_ask_buttons_get_a_clear_answer(bot, value):
     send(bot, kenji, ids.ASK_INTRO_ACTION, value)
     assert "isn't available any more" in last(bot, kenji).text
     assert bot.slack.open_modal(kenji) is None
+
+
+def test_a_paused_mentor_is_not_offered_until_they_resume(bot):
+    amara = mentor(bot, "Amara", "Africa/Lagos", "Public speaking")
+    kenji = mentee(bot)
+    for text in ("pause 0", "pause 181", "pause soon"):
+        bot.driver.command(amara, text)
+        assert "Pause for 1 to 180 days" in last(bot, amara).text
+    assert member(bot, amara).paused_until is None
+    bot.driver.command(amara, "pause")
+    assert "Paused until" in last(bot, amara).text
+    assert member(bot, amara).paused_until == bot.clock() + timedelta(days=14)
+    bot.driver.command(kenji, "find")
+    assert "Nobody offers" in last(bot, kenji).text
+    bot.driver.click(kenji, text="Tell me when someone offers this")
+    bot.driver.command(amara, "resume")
+    assert "Welcome back" in last(bot, amara).text
+    assert member(bot, amara).paused_until is None
+    assert bot.deliver() == 1 and "someone now offers" in shown(last(bot, kenji))
+    bot.driver.command(amara, "resume")
+    assert "weren't paused" in last(bot, amara).text
+    bot.driver.command(kenji, "find")
+    assert "Amara" in json.dumps(last(bot, kenji).blocks)
+
+
+def test_a_pause_runs_out_by_itself(bot):
+    amara = mentor(bot, "Amara", "Africa/Lagos", "Public speaking")
+    kenji = mentee(bot)
+    bot.driver.command(amara, "pause 3")
+    bot.clock.advance(timedelta(days=3))
+    bot.driver.command(kenji, "find")
+    assert "Amara" in json.dumps(last(bot, kenji).blocks)

@@ -75,6 +75,8 @@ def test_manifest_has_what_the_bot_needs():
         "chat:write",
         "im:write",
         "im:history",
+        "mpim:write",
+        "reactions:write",
         "users:read",
     }
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) >= {

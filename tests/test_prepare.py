@@ -345,3 +345,14 @@ def test_home_lists_the_next_sessions(bot):
     bot.driver.open_home(kenji)
     home = json.dumps(bot.slack.home(kenji))
     assert "Your next sessions" in home and f"<!date^{int(GOOD_TIME.timestamp())}^" in home
+
+
+@pytest.mark.parametrize("text", ["", "   \n  \n", "\n".join(["ok", "x" * 501]), "- \n* \n•"])
+def test_garbage_in_the_add_topics_form_is_refused(bot, text):
+    amara, kenji = pair(bot)
+    book(bot, amara)
+    bot.deliver()
+    bot.driver.click(kenji, text="Add topics")
+    reply = bot.driver.submit(kenji, {ids.AGENDA_ITEMS_ACTION: text})
+    assert set(reply.json["errors"]) == {ids.AGENDA_ITEMS_BLOCK}
+    assert agenda(bot) == []

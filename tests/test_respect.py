@@ -14,6 +14,7 @@ from bot.models import (
     AdviceOutcome,
     GratitudeNote,
     MeetingStatus,
+    Member,
     MentorNote,
     Pairing,
     PairingStatus,
@@ -372,3 +373,27 @@ def test_help_points_to_mentoring_outside_work(bot):
     body = json.dumps(reply.json)
     assert "Veterati" in body and "Big Brothers Big Sisters" in body
     assert "`/mentor success" in body and "`/mentor thanks" in body
+
+
+def test_the_invitation_to_mentor_comes_again_only_after_60_days(bot):
+    from bot.reframe import invite_after_success
+
+    kenji = bot.slack.add_user("Kenji", real_name="Kenji", tz="Asia/Tokyo")
+    bot.driver.command(kenji, "help")
+    start = bot.clock()
+    with bot.database.sessions.begin() as session:
+        member_row = session.scalars(select(Member)).one()
+        session.add(
+            Success(
+                workspace_id=member_row.workspace_id,
+                author_id=member_row.id,
+                text="w",
+                created_at=start,
+            )
+        )
+        session.flush()
+        assert invite_after_success(session, member_row, start) is True
+        assert invite_after_success(session, member_row, start + timedelta(days=59)) is False
+        assert invite_after_success(session, member_row, start + timedelta(days=60)) is True
+        member_row.is_mentor = True
+        assert invite_after_success(session, member_row, start + timedelta(days=200)) is False

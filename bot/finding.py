@@ -117,25 +117,58 @@ def wanted_topics(member: Member, query: str) -> tuple[str, ...]:
 def load_candidates(
     session: Session, workspace_id: int, topic_ids: Sequence[int]
 ) -> list[MentorCandidate]:
-    """Active mentors offering any of these topics, with their load, in three queries."""
+    """Active mentors offering any of these topics, with their load, in three queries.
+
+    Plain rows, not ORM objects: with thousands of mentors, building objects is the slow part.
+    """
     if not topic_ids:
         return []
-    mentors = session.scalars(
-        select(Member)
+    offering = select(MemberTopic.member_id).where(
+        MemberTopic.topic_id.in_(topic_ids), MemberTopic.kind == TopicKind.OFFERED
+    )
+    mentors = session.execute(
+        select(
+            Member.id,
+            Member.display_name,
+            Member.real_name,
+            Member.slack_user_id,
+            Member.tz,
+            Member.background,
+            Member.experience,
+            Member.capacity,
+            Member.paused_until,
+        )
         .where(
             Member.workspace_id == workspace_id,
             Member.is_mentor.is_(True),
             Member.is_active.is_(True),
-            Member.id.in_(
-                select(MemberTopic.member_id).where(
-                    MemberTopic.topic_id.in_(topic_ids), MemberTopic.kind == TopicKind.OFFERED
-                )
-            ),
+            Member.id.in_(offering),
         )
         .order_by(Member.id)
     ).all()
-    load = active_mentee_counts(session, [m.id for m in mentors])
-    return [candidate(mentor, load.get(mentor.id, 0)) for mentor in mentors]
+    ids = [mentor.id for mentor in mentors]
+    topics: dict[int, list[str]] = {}
+    for member_id, name in session.execute(
+        select(MemberTopic.member_id, Topic.name)
+        .join(Topic, Topic.id == MemberTopic.topic_id)
+        .where(MemberTopic.member_id.in_(offering), MemberTopic.kind == TopicKind.OFFERED)
+    ):
+        topics.setdefault(member_id, []).append(name)
+    load = active_mentee_counts(session, ids)
+    return [
+        MentorCandidate(
+            member_id=mentor.id,
+            name=mentor.display_name or mentor.real_name or mentor.slack_user_id,
+            tz=mentor.tz,
+            topics=tuple(sorted(topics.get(mentor.id, []), key=str.casefold)),
+            background=mentor.background,
+            experience=mentor.experience,
+            capacity=mentor.capacity,
+            active_mentees=load.get(mentor.id, 0),
+            paused_until=mentor.paused_until,
+        )
+        for mentor in mentors
+    ]
 
 
 def candidate(mentor: Member, active_mentees: int) -> MentorCandidate:

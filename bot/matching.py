@@ -178,6 +178,9 @@ _FILLER = frozenset(_plain_key(" ".join(_FILLER_WORDS)).split())
 _GOAL_STOP_WORDS = _FILLER | frozenset(_plain_key(" ".join(_GOAL_ONLY_STOP_WORDS)).split())
 
 
+# The pure functions below run once per candidate mentor, thousands of times per search, on
+# a few hundred distinct inputs: caching them keeps /mentor find fast.
+@lru_cache(maxsize=8192)
 def topic_key(text: str) -> str:
     """The key two freely typed topic names share when they mean the same thing."""
     key = _plain_key(text)
@@ -186,10 +189,20 @@ def topic_key(text: str) -> str:
 
 def goal_overlap(goals: str, text: str) -> float:
     """Share of the meaningful words in `goals` that also appear in `text` (0..1)."""
-    wanted = {word for word in _words(goals) if word not in _GOAL_STOP_WORDS}
+    wanted = _meaningful_words(goals)
     if not wanted:
         return 0.0
-    return len(wanted & set(_words(text))) / len(wanted)
+    return len(wanted & _word_set(text)) / len(wanted)
+
+
+@lru_cache(maxsize=1024)
+def _meaningful_words(goals: str) -> frozenset[str]:
+    return frozenset(word for word in _words(goals) if word not in _GOAL_STOP_WORDS)
+
+
+@lru_cache(maxsize=8192)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(_words(text))
 
 
 @lru_cache(maxsize=512)
@@ -215,6 +228,7 @@ def _working_day(zone: tzinfo, day: date, start: time, end: time) -> tuple[datet
     )
 
 
+@lru_cache(maxsize=4096)
 def working_hours_overlap(
     tz_a: str, tz_b: str, on: date, start: time = time(9), end: time = time(17)
 ) -> float:

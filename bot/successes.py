@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +13,7 @@ from bot import ids, messages
 from bot.errors import InvalidInput, MentorCoachError
 from bot.members import member_for
 from bot.models import Member, OutboxMessage, OutboxStatus, Pairing, PairingStatus, Success
-from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue
+from bot.outbox import Outgoing, Rendered, Renderer, Skip, cancel_pending, enqueue
 from bot.quiet_hours import next_allowed
 from bot.settings import Settings
 
@@ -126,7 +127,9 @@ def remove_success(
         raise SuccessProblem("Only the person who shared this success can remove it.")
     if success.deleted_at is None:
         success.deleted_at = now
-        cancel_pending(session, "success", success.id, "removed by its author")
+        cancel_pending(
+            session, "success", success.id, "removed by its author", kinds=["success_post"]
+        )
     posted = session.execute(
         select(OutboxMessage.sent_channel_id, OutboxMessage.sent_ts).where(
             OutboxMessage.subject_type == "success",
@@ -149,17 +152,20 @@ def _successes(session: Session, rows: list[OutboxMessage]) -> dict[int, Success
     }
 
 
-def _render(build):  # type: ignore[no-untyped-def]
+def _renderer(build: Callable[[Success], messages.Message], *, public: bool) -> Renderer:
+    """Removing a success takes down the channel post; the mentor's own DM still goes."""
+
     def render(session: Session, rows: list[OutboxMessage], now: datetime) -> dict[int, Rendered]:
         successes = _successes(session, rows)
         rendered: dict[int, Rendered] = {}
         for row in rows:
             success = successes.get(row.subject_id or 0)
-            if success is None or success.deleted_at is not None or success.mentor is None:
-                rendered[row.id] = Skip("the success was removed")
+            if success is None or success.mentor is None:
+                rendered[row.id] = Skip("the success or its mentor is gone")
+            elif public and success.deleted_at is not None:
+                rendered[row.id] = Skip("removed by its author")
             else:
-                message = build(success)
-                rendered[row.id] = Outgoing.of(message)
+                rendered[row.id] = Outgoing.of(build(success))
         return rendered
 
     return render
@@ -185,7 +191,6 @@ def tell_author_post_failed(
         urgent=True,
         solicited=True,
     )
-    row.last_error = error
 
 
 _REASONS = {
@@ -221,8 +226,8 @@ def render_post_failed(
 
 
 RENDERERS = {
-    "success_to_mentor": _render(messages.build_success_to_mentor),
-    "success_post": _render(messages.build_success_post),
+    "success_to_mentor": _renderer(messages.build_success_to_mentor, public=False),
+    "success_post": _renderer(messages.build_success_post, public=True),
     "success_post_failed": render_post_failed,
 }
 FAILURE_HOOKS = {"success_post": tell_author_post_failed}

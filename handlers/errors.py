@@ -24,8 +24,9 @@ def register(app: App, deps: Deps) -> None:
     ) -> BoltResponse | None:
         logger.error("unhandled error in %s: %r", request_summary(body), error, exc_info=error)
         reply = build_error_reply()
-        if response is not None:
-            # Not acked yet: the HTTP answer itself can carry the apology.
+        # Events are acked before their listener runs; anything else not yet acked can carry
+        # the apology in the HTTP answer itself.
+        if response is not None and body.get("type") != "event_callback":
             return BoltResponse(status=200, body=_ack_body(body, reply))
         try:
             _tell_user(body, client, reply)
@@ -61,8 +62,6 @@ def _ack_body(body: dict[str, Any], reply: dict[str, Any]) -> str:
             "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": reply["text"]}}],
         }
         return json.dumps({"response_action": "update", "view": view})
-    if body.get("type") == "event_callback":
-        return ""
     return json.dumps(reply)
 
 

@@ -256,3 +256,12 @@ def test_health_check(bot):
     with urllib.request.urlopen(f"{bot.url}/healthz", timeout=5) as response:
         assert response.status == 200
         assert json.loads(response.read()) == {"ok": True}
+
+
+def test_a_failure_while_answering_a_dm_still_gets_an_apology(bot, caplog):
+    kenji = bot.slack.add_user("Kenji", real_name="Kenji Watanabe", tz="Asia/Tokyo")
+    bot.slack.fail_next("chat.postMessage", error="invalid_arguments")
+    with caplog.at_level(logging.ERROR):
+        bot.driver.dm(kenji, "hello?")
+    assert "something went wrong on my side" in bot.slack.seen(kenji)[-1].text
+    assert "event_callback message" in caplog.text

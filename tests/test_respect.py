@@ -397,3 +397,17 @@ def test_the_invitation_to_mentor_comes_again_only_after_60_days(bot):
         assert invite_after_success(session, member_row, start + timedelta(days=60)) is True
         member_row.is_mentor = True
         assert invite_after_success(session, member_row, start + timedelta(days=200)) is False
+
+
+@pytest.mark.settings(success_channel="#wins", quiet_hours=None)
+def test_removing_a_success_before_it_is_posted_still_lets_the_mentor_hear(bot):
+    channel = bot.slack.add_channel("wins", members=[bot.slack.bot_user_id])
+    amara, kenji = pair(bot)
+    bot.driver.command(kenji, "success Promoted!")
+    bot.driver.submit(kenji, {ids.SUCCESS_SCOPE_ACTION: "public"})
+    send(bot, kenji, ids.REMOVE_SUCCESS_ACTION, successes(bot)[0].id)
+    assert "Removed" in last(bot, kenji).text
+    bot.clock.advance(timedelta(minutes=5))
+    bot.deliver()
+    assert "had a win" in shown(dms(bot, amara)[-1])
+    assert bot.slack.history(channel) == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from sqlalchemy import (
@@ -279,10 +279,6 @@ class Meeting(Base):
         order_by="AgendaItem.id", cascade="all, delete-orphan"
     )
     advice: Mapped[list[Advice]] = relationship(order_by="Advice.id", viewonly=True)
-
-    @property
-    def ends_at(self) -> datetime:
-        return self.starts_at + timedelta(minutes=self.duration_minutes)
 
 
 class AgendaItem(Base):

@@ -30,9 +30,6 @@ class QuietHours:
     start: time
     end: time
 
-    def __str__(self) -> str:
-        return f"{self.start:%H:%M}-{self.end:%H:%M}"
-
 
 @dataclass(frozen=True)
 class Settings:

@@ -159,10 +159,10 @@ def _ensure_open(request: MentorRequest) -> None:
 
 
 def request_to_answer(
-    session: Session, request_id: int, team_id: str, user_id: str
+    session: Session, request_id: int, team_id: str, user_id: str, *, lock: bool = False
 ) -> MentorRequest:
     """The pending request addressed to this mentor; anyone else is refused."""
-    request = _request_for(session, request_id, team_id)
+    request = _request_for(session, request_id, team_id, lock=lock)
     if request.mentor.slack_user_id != user_id:
         raise RequestProblem("This request isn't addressed to you, so I left it alone.")
     _ensure_open(request)
@@ -179,10 +179,7 @@ def accept_request(
     session: Session, request_id: int, team_id: str, user_id: str, now: datetime
 ) -> Accepted:
     """Pair them, never beyond the mentor's capacity, even when two accepts race."""
-    request = _request_for(session, request_id, team_id, lock=True)
-    if request.mentor.slack_user_id != user_id:
-        raise RequestProblem("This request isn't addressed to you, so I left it alone.")
-    _ensure_open(request)
+    request = request_to_answer(session, request_id, team_id, user_id, lock=True)
     # Locking the mentor's row serialises every accept for this mentor (SQLite: BEGIN IMMEDIATE).
     mentor = session.get(
         Member, request.mentor_id, with_for_update={"of": Member}, populate_existing=True
@@ -229,7 +226,8 @@ def decline_request(
         raise InvalidInput(
             {ids.DECLINE_REASON_BLOCK: f"Keep it under {REASON_LIMIT} characters, please."}
         )
-    request = request_to_answer(session, request_id, team_id, user_id)
+    # Locked like an accept, so a decline and an accept clicked together cannot both succeed.
+    request = request_to_answer(session, request_id, team_id, user_id, lock=True)
     request.status, request.responded_at = RequestStatus.DECLINED, now
     request.decline_reason = reason or None
     cancel_pending(session, "request", request.id, "declined", kinds=["request_reminder"])

@@ -7,12 +7,34 @@ from typing import Any
 
 from bot import ids
 from bot.meetings import CADENCES, DURATIONS, TOPIC_LIMIT
+from bot.messages import section
 from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Meeting, Member, TopicKind
 from bot.mrkdwn import escape, local_time
 from bot.profiles import MAX_TEXT
 from bot.topics import MAX_TOPICS
 
 View = dict[str, Any]
+
+
+def modal(
+    callback_id: str,
+    title: str,
+    submit: str,
+    private_metadata: str,
+    blocks: list[dict[str, Any]],
+    *,
+    close: str = "Cancel",
+) -> View:
+    """A modal view; Slack caps the title at 24 characters."""
+    return {
+        "type": "modal",
+        "callback_id": callback_id,
+        "private_metadata": private_metadata,
+        "title": plain(title),
+        "submit": plain(submit),
+        "close": plain(close),
+        "blocks": blocks,
+    }
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -74,22 +96,16 @@ def build_profile_modal(member: Member | None, private_metadata: str = "") -> Vi
         checkboxes["initial_options"] = chosen
     capacity = member.capacity if member is not None else DEFAULT_CAPACITY
     topics_hint = f"Separate topics with commas, up to {MAX_TOPICS}."
-    return {
-        "type": "modal",
-        "callback_id": ids.PROFILE_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": plain("Your mentoring profile"),
-        "submit": plain("Save"),
-        "close": plain("Cancel"),
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": "A few lines are enough. Mentors and mentees read this before they "
-                    "meet you, so say what you want and what you bring.",
-                },
-            },
+    return modal(
+        ids.PROFILE_CALLBACK,
+        "Your mentoring profile",
+        "Save",
+        private_metadata,
+        blocks=[
+            section(
+                "A few lines are enough. Mentors and mentees read this before they "
+                "meet you, so say what you want and what you bring."
+            ),
             {
                 "type": "input",
                 "block_id": ids.PROFILE_ROLES_BLOCK,
@@ -153,7 +169,7 @@ def build_profile_modal(member: Member | None, private_metadata: str = "") -> Vi
                 "optional": True,
             },
         ],
-    }
+    )
 
 
 def _option(text: str, value: str) -> dict[str, Any]:
@@ -167,22 +183,16 @@ def _topics(member: Member | None, kind: TopicKind) -> str:
 def build_goals_modal(member: Member | None, query: str, private_metadata: str) -> View:
     """Before searching: what does this person want from mentoring, and on which topics?"""
     topics = query or _topics(member, TopicKind.SOUGHT)
-    return {
-        "type": "modal",
-        "callback_id": ids.GOALS_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": plain("What do you want?"),
-        "submit": plain("Find mentors"),
-        "close": plain("Cancel"),
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": "The best mentoring starts with knowing what you want from it. "
-                    "Mentors read this when you ask them for an intro.",
-                },
-            },
+    return modal(
+        ids.GOALS_CALLBACK,
+        "What do you want?",
+        "Find mentors",
+        private_metadata,
+        blocks=[
+            section(
+                "The best mentoring starts with knowing what you want from it. "
+                "Mentors read this when you ask them for an intro."
+            ),
             text_input(
                 ids.GOALS_BLOCK,
                 ids.GOALS_ACTION,
@@ -203,27 +213,21 @@ def build_goals_modal(member: Member | None, query: str, private_metadata: str) 
                 max_length=600,
             ),
         ],
-    }
+    )
 
 
 def build_intro_modal(mentor: Member, private_metadata: str) -> View:
     """The short note that turns 'I'd like a mentor' into a real ask."""
-    return {
-        "type": "modal",
-        "callback_id": ids.INTRO_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": plain("Ask for an intro"),
-        "submit": plain("Send request"),
-        "close": plain("Cancel"),
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"*{escape(mentor.name)}* will see your note, your goals and your "
-                    "background, and can accept or say not now.",
-                },
-            },
+    return modal(
+        ids.INTRO_CALLBACK,
+        "Ask for an intro",
+        "Send request",
+        private_metadata,
+        blocks=[
+            section(
+                f"*{escape(mentor.name)}* will see your note, your goals and your "
+                "background, and can accept or say not now."
+            ),
             text_input(
                 ids.INTRO_NOTE_BLOCK,
                 ids.INTRO_NOTE_ACTION,
@@ -233,26 +237,21 @@ def build_intro_modal(mentor: Member, private_metadata: str) -> View:
                 optional=False,
             ),
         ],
-    }
+    )
 
 
 def build_decline_modal(mentee_name: str, private_metadata: str) -> View:
-    return {
-        "type": "modal",
-        "callback_id": ids.DECLINE_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": plain("Not now"),
-        "submit": plain("Send"),
-        "close": plain("Back"),
-        "blocks": [
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"I'll let *{escape(mentee_name)}* know kindly and point them to "
-                    "other mentors. A word from you is optional but appreciated.",
-                },
-            },
+    return modal(
+        ids.DECLINE_CALLBACK,
+        "Not now",
+        "Send",
+        private_metadata,
+        close="Back",
+        blocks=[
+            section(
+                f"I'll let *{escape(mentee_name)}* know kindly and point them to "
+                "other mentors. A word from you is optional but appreciated."
+            ),
             text_input(
                 ids.DECLINE_REASON_BLOCK,
                 ids.DECLINE_REASON_ACTION,
@@ -262,7 +261,7 @@ def build_decline_modal(mentee_name: str, private_metadata: str) -> View:
                 max_length=500,
             ),
         ],
-    }
+    )
 
 
 def _select(action_id: str, options: list[tuple[str, str]], initial: str) -> dict[str, Any]:
@@ -291,11 +290,9 @@ def build_schedule_modal(
         f"Pick a time that works for you and *{escape(partner_name)}*. I'll show it to each of "
         "you in your own time zone."
     )
-    blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": intro}}]
+    blocks: list[dict[str, Any]] = [section(intro)]
     if warning:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": f":warning: {escape(warning)}"}}
-        )
+        blocks.append(section(f":warning: {escape(warning)}"))
     blocks.append(
         {
             "type": "input",
@@ -341,27 +338,21 @@ def build_schedule_modal(
             max_length=TOPIC_LIMIT,
         )
     )
-    return {
-        "type": "modal",
-        "callback_id": ids.SCHEDULE_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": plain("Move this session" if moving else "Schedule a session"),
-        "submit": plain("Book it anyway" if warning else "Save"),
-        "close": plain("Cancel"),
-        "blocks": blocks,
-    }
+    return modal(
+        ids.SCHEDULE_CALLBACK,
+        "Move this session" if moving else "Schedule a session",
+        "Book it anyway" if warning else "Save",
+        private_metadata,
+        blocks=blocks,
+    )
 
 
 def build_cancel_modal(meeting: Meeting, private_metadata: str) -> View:
     blocks: list[dict[str, Any]] = [
-        {
-            "type": "section",
-            "text": {
-                "type": "mrkdwn",
-                "text": f"Cancel the session on {local_time(meeting.starts_at)}? "
-                "I'll let you both know in your group DM.",
-            },
-        }
+        section(
+            f"Cancel the session on {local_time(meeting.starts_at)}? "
+            "I'll let you both know in your group DM."
+        )
     ]
     if meeting.series_id:
         blocks.append(
@@ -380,26 +371,23 @@ def build_cancel_modal(meeting: Meeting, private_metadata: str) -> View:
                 },
             }
         )
-    return {
-        "type": "modal",
-        "callback_id": ids.CANCEL_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": plain("Cancel session"),
-        "submit": plain("Cancel session"),
-        "close": plain("Keep it"),
-        "blocks": blocks,
-    }
+    return modal(
+        ids.CANCEL_CALLBACK,
+        "Cancel session",
+        "Cancel session",
+        private_metadata,
+        close="Keep it",
+        blocks=blocks,
+    )
 
 
 def build_agenda_modal(partner_name: str, private_metadata: str) -> View:
-    return {
-        "type": "modal",
-        "callback_id": ids.AGENDA_CALLBACK,
-        "private_metadata": private_metadata,
-        "title": plain("Add topics"),
-        "submit": plain("Add"),
-        "close": plain("Cancel"),
-        "blocks": [
+    return modal(
+        ids.AGENDA_CALLBACK,
+        "Add topics",
+        "Add",
+        private_metadata,
+        blocks=[
             text_input(
                 ids.AGENDA_ITEMS_BLOCK,
                 ids.AGENDA_ITEMS_ACTION,
@@ -410,23 +398,11 @@ def build_agenda_modal(partner_name: str, private_metadata: str) -> View:
                 max_length=3000,
             )
         ],
-    }
-
-
-def _form(callback_id: str, title: str, submit: str, metadata: str, blocks: list) -> View:
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "private_metadata": metadata,
-        "title": plain(title),
-        "submit": plain(submit),
-        "close": plain("Cancel"),
-        "blocks": blocks,
-    }
+    )
 
 
 def build_advice_modal(mentor_name: str, private_metadata: str) -> View:
-    return _form(
+    return modal(
         ids.ADVICE_CALLBACK,
         "Advice to apply",
         "Save",
@@ -446,7 +422,7 @@ def build_advice_modal(mentor_name: str, private_metadata: str) -> View:
 
 
 def build_thanks_modal(recipient_name: str, private_metadata: str, initial: str = "") -> View:
-    return _form(
+    return modal(
         ids.THANKS_CALLBACK,
         "Say thank you",
         "Send",
@@ -466,7 +442,7 @@ def build_thanks_modal(recipient_name: str, private_metadata: str, initial: str 
 
 
 def build_mentor_note_modal(mentee_name: str, private_metadata: str) -> View:
-    return _form(
+    return modal(
         ids.MENTOR_NOTE_CALLBACK,
         "A note for your mentee",
         "Send",
@@ -547,4 +523,4 @@ def build_success_modal(
                 ],
             }
         )
-    return _form(ids.SUCCESS_CALLBACK, "Share a success", "Share", private_metadata, blocks)
+    return modal(ids.SUCCESS_CALLBACK, "Share a success", "Share", private_metadata, blocks)

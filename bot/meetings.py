@@ -90,7 +90,7 @@ def active_pairing(session: Session, pairing_id: int, team_id: str, user_id: str
     )
     if (
         pairing is None
-        or user_id not in (pairing.mentor.slack_user_id, pairing.mentee.slack_user_id)
+        or pairing.person(user_id) is None
         or pairing.mentor.workspace.team_id != team_id
     ):
         raise MeetingProblem("That pairing isn't yours, so I left it alone.")
@@ -201,7 +201,7 @@ def schedule_meeting(
     now: datetime,
 ) -> list[Meeting]:
     """Book one session or a series, each occurrence with its own prompts and agenda."""
-    actor = pairing.mentor if pairing.mentor.slack_user_id == user_id else pairing.mentee
+    actor = pairing.person(user_id) or pairing.mentee
     series_id = str(uuid.uuid4()) if plan.cadence_weeks else None
     starts = [plan.starts_at]
     while plan.cadence_weeks:
@@ -330,10 +330,7 @@ def meeting_for(
     if meeting is None:
         raise MeetingProblem("I can't find that session any more.")
     pairing = meeting.pairing
-    if (
-        user_id not in (pairing.mentor.slack_user_id, pairing.mentee.slack_user_id)
-        or pairing.mentor.workspace.team_id != team_id
-    ):
+    if pairing.person(user_id) is None or pairing.mentor.workspace.team_id != team_id:
         raise MeetingProblem("That session isn't yours, so I left it alone.")
     if upcoming and meeting.status != MeetingStatus.SCHEDULED:
         raise MeetingProblem(f"That session was {meeting.status.value}.")

@@ -250,6 +250,12 @@ class Pairing(Base):
     mentee: Mapped[Member] = relationship(foreign_keys=[mentee_id])
     request: Mapped[MentorRequest | None] = relationship()
 
+    def person(self, slack_user_id: str) -> Member | None:
+        """Which of the two this Slack user is, or None for anyone else."""
+        return next(
+            (m for m in (self.mentor, self.mentee) if m.slack_user_id == slack_user_id), None
+        )
+
 
 class Meeting(Base):
     """One session of a pair; a recurring series shares a `series_id`."""

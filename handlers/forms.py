@@ -48,7 +48,7 @@ def open_profile_modal(
 
 def schedule_view(pairing: Pairing, user_id: str, response_url: str | None, now: datetime) -> View:
     """The booking modal for this pair, starting at the opener's next weekday, 10:00."""
-    me = pairing.mentor if pairing.mentor.slack_user_id == user_id else pairing.mentee
+    me = pairing.person(user_id) or pairing.mentee
     metadata = json.dumps({"p": pairing.id, "r": response_url})
     return build_schedule_modal(
         partner_of(pairing, me.id).name, metadata, starts_at=default_start(me.tz, now)
@@ -57,9 +57,7 @@ def schedule_view(pairing: Pairing, user_id: str, response_url: str | None, now:
 
 def meeting_view(action: str, meeting: Meeting, user_id: str, response_url: str | None) -> View:
     metadata = json.dumps({"m": meeting.id, "r": response_url})
-    me = next(
-        p for p in (meeting.pairing.mentor, meeting.pairing.mentee) if p.slack_user_id == user_id
-    )
+    me = meeting.pairing.person(user_id) or meeting.pairing.mentee
     partner = partner_of(meeting.pairing, me.id)
     if action == ids.CANCEL_MEETING_ACTION:
         return build_cancel_modal(meeting, metadata)

@@ -278,7 +278,7 @@ def book_or_move(session: Session, form: Submission, plan_form: MeetingForm) -> 
         )
         return f"Moved to {local_time(meeting.starts_at)}. I've told you both."
     pairing = active_pairing(session, form.id("p"), form.team_id, form.user_id)
-    me = pairing.mentor if pairing.mentor.slack_user_id == form.user_id else pairing.mentee
+    me = pairing.person(form.user_id) or pairing.mentee
     plan = validate_plan(plan_form, partner_of(pairing, me.id), now, series=True)
     meetings = schedule_meeting(session, pairing, form.user_id, plan, settings, now)
     repeat = f" and {len(meetings) - 1} more after it" if len(meetings) > 1 else ""

@@ -14,7 +14,7 @@ from bot.messages import SUBCOMMANDS
 from handlers.commands import ROUTES
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMA = ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+SCHEMA = ROOT / "schemas" / "slack" / "manifest.schema.1.0.0.json"
 FORBIDDEN_IN_BOT = {
     "slack_bolt",
     "slack_sdk",

@@ -4,21 +4,29 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import re
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from datetime import UTC, datetime
+from http import HTTPStatus
 from socketserver import ThreadingMixIn
 from typing import Any
+from urllib.parse import parse_qsl
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
+from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
@@ -72,32 +80,174 @@ class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # Slack sends a whole request at once; a client that trickles or stalls loses its thread
+    # after this long instead of holding it forever.
+    timeout = 10
+
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("http %s", format % args)
 
 
+# Slack's largest requests (a 100-block modal submitted with its state) are tens of kilobytes;
+# 1 MiB is far above any of them and small enough to refuse before reading.
+MAX_BODY_BYTES = 1 << 20
+# Slack's rule: a request signed more than five minutes ago may be a replay.
+SIGNATURE_MAX_AGE_SECONDS = 5 * 60
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+HEALTH_DEADLINE_SECONDS = 1.5
+
+
+class Refused(Exception):
+    """A request answered at the door: an HTTP status, and a reason that is safe to log."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
 def make_wsgi(app: App, engine: Engine) -> Callable[..., Iterable[bytes]]:
-    """POST /slack/events goes to Bolt; GET /healthz checks that the database answers."""
+    """POST /slack/events goes to Bolt once `admit` lets it in; GET /healthz checks the database."""
     bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+    # Bolt keeps the secret private; the gate must check the very secret Bolt checks after it.
+    signing_secret: str = app._signing_secret
+    database_answers = HealthCheck(engine)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH:
-            status, body = _health(engine)
-            start_response(status, [("Content-Type", "application/json")])
-            return [json.dumps(body).encode()]
+            if database_answers():
+                return _answer(start_response, 200, {"ok": True})
+            return _answer(start_response, 503, {"ok": False, "database": "unreachable"})
+        if environ.get("PATH_INFO") == EVENTS_PATH and environ.get("REQUEST_METHOD") == "POST":
+            try:
+                request = admit(environ, signing_secret)
+            except Refused as refusal:
+                # Only our own words: everything in a refused request is the sender's choice.
+                logger.info("refused a request: %s", refusal)
+                return _answer(start_response, refusal.status, {"error": str(refusal)})
+            response = app.dispatch(request)
+            answer = WsgiHttpResponse(response.status, response.headers, response.body)
+            start_response(answer.status, answer.get_headers())
+            return answer.get_body()
         return bolt(environ, start_response)
 
     return wsgi
 
 
-def _health(engine: Engine) -> tuple[str, dict[str, Any]]:
+def admit(environ: dict[str, Any], signing_secret: str) -> BoltRequest:
+    """The request for Bolt, once it is no bigger than Slack sends, signed by Slack, well formed.
+
+    Bolt verifies signatures too (and still does), but it crashes on a timestamp that is not a
+    number and then hands the unverified body to the error handler; and it reads any body
+    whole. So nothing reaches Bolt before it passed this gate.
+    """
+    raw = _read_body(environ)
+    _check_signature(environ, raw, signing_secret)
     try:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception as error:  # any database failure means unhealthy, whatever its type
-        logger.warning("health check failed: %r", error)
-        return "503 Service Unavailable", {"ok": False, "database": "unreachable"}
-    return "200 OK", {"ok": True}
+        text_body = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused(400, "the body is not UTF-8") from None
+    query, headers = environ.get("QUERY_STRING", ""), WsgiHttpRequest(environ).get_headers()
+    try:
+        request = BoltRequest(body=text_body, query=query, headers=headers)
+    except (ValueError, TypeError, AttributeError, LookupError):
+        raise Refused(400, "the body is not a Slack request") from None
+    form = dict(parse_qsl(text_body, keep_blank_values=True)) if not request.body else {}
+    if "command" in form and "payload" not in form:
+        # Bolt takes any form mentioning "payload" (say, in what someone typed after /mentor)
+        # for an interactivity payload, finds none and reads the body as empty.
+        request.body, request.context = form, build_context(BoltContext(), form)
+    body = request.body
+    if not (
+        isinstance(body.get("type"), str)
+        or isinstance(body.get("command"), str)
+        or body.get("ssl_check") == "1"
+    ):
+        raise Refused(400, "the body is not a Slack request")
+    return request
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    stream = environ["wsgi.input"]
+    declared = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if not declared:
+        body = stream.read(MAX_BODY_BYTES + 1)
+    elif not (declared.isascii() and declared.isdigit()):
+        raise Refused(400, "the Content-Length is not a number")
+    elif len(declared) > len(str(MAX_BODY_BYTES)) or int(declared) > MAX_BODY_BYTES:
+        raise Refused(413, "the body is larger than Slack ever sends")
+    else:
+        body = stream.read(int(declared))
+    if len(body) > MAX_BODY_BYTES:
+        raise Refused(413, "the body is larger than Slack ever sends")
+    return body
+
+
+def _check_signature(environ: dict[str, Any], body: bytes, signing_secret: str) -> None:
+    """Slack's v0 signature, computed over the raw bytes (whatever their encoding)."""
+    timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+    signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+    if not _TIMESTAMP.fullmatch(timestamp):
+        raise Refused(401, "the request timestamp is missing or not a number")
+    if abs(time.time() - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
+        raise Refused(401, "the request timestamp is over 5 minutes off (is the clock right?)")
+    base = b"v0:" + timestamp.encode() + b":" + body
+    expected = b"v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest().encode()
+    # WSGI hands headers over as latin-1 strings, so this encoding never fails.
+    if not hmac.compare_digest(expected, signature.encode("latin-1", "replace")):
+        raise Refused(401, "the signature does not match (is SLACK_SIGNING_SECRET right?)")
+
+
+def _answer(
+    start_response: Callable[..., Any], status: int, body: dict[str, Any]
+) -> Iterable[bytes]:
+    payload = json.dumps(body).encode()
+    start_response(
+        f"{status} {HTTPStatus(status).phrase}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+    )
+    return [payload]
+
+
+class HealthCheck:
+    """Does the database answer? Decided within HEALTH_DEADLINE_SECONDS, even when it hangs.
+
+    A hung database neither answers nor fails, so the ping runs on its own thread and the check
+    stops waiting for it; while one ping is stuck, later checks wait on it instead of piling up
+    more threads and connections behind it.
+    """
+
+    def __init__(self, engine: Engine, deadline: float = HEALTH_DEADLINE_SECONDS) -> None:
+        self._engine = engine
+        self._deadline = deadline
+        self._lock = threading.Lock()
+        self._ping: Future[None] | None = None
+
+    def __call__(self) -> bool:
+        with self._lock:
+            if self._ping is None or self._ping.done():
+                self._ping = Future()
+                threading.Thread(
+                    target=self._run, args=(self._ping,), name="health", daemon=True
+                ).start()
+            ping = self._ping
+        try:
+            ping.result(timeout=self._deadline)
+        except TimeoutError:
+            logger.warning("health check: the database did not answer in %ss", self._deadline)
+            return False
+        except Exception as error:  # any database failure means unhealthy, whatever its type
+            logger.warning("health check failed: %r", error)
+            return False
+        return True
+
+    def _run(self, ping: Future[None]) -> None:
+        try:
+            with self._engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # handed to the waiting check, which logs it
+            ping.set_exception(error)
+        else:
+            ping.set_result(None)
 
 
 def serve_http(app: App, engine: Engine, port: int, host: str = "0.0.0.0") -> WSGIServer:
@@ -135,7 +285,7 @@ def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
     """Connect and apply any pending migrations, so every start runs on the current schema."""
     from migrations import upgrade
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, timeout=settings.database_timeout_seconds)
     upgrade(engine)
     return engine, make_session_factory(engine)
 
@@ -190,7 +340,8 @@ def print_outbox(settings: Settings) -> None:
     if report["failed"]:
         print("Recently failed:")
         for row in report["failed"]:
-            print(f"  #{row.id} {row.kind}: {row.last_error}")
+            told = f"{row.told} told ({row.notice_status})" if row.told else "nobody to tell"
+            print(f"  #{row.id} {row.kind}: {row.last_error} (to {row.to}; {told})")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,6 +40,7 @@ class Settings:
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_API_URL
     database_url: str = DEFAULT_DATABASE_URL
+    database_timeout_seconds: int = 10
     port: int = 3000
     success_channel: str | None = None
     admin_user_ids: frozenset[str] = frozenset()
@@ -98,6 +99,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
         slack_app_token=app_token,
         slack_api_url=env.api_url(),
         database_url=env.database_url(),
+        database_timeout_seconds=env.integer("DATABASE_TIMEOUT_SECONDS", 10, 1, 600),
         port=env.integer("PORT", 3000, 1, 65535),
         success_channel=env.channel("SUCCESS_CHANNEL"),
         admin_user_ids=env.user_ids("ADMIN_USER_IDS"),

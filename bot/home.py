@@ -5,11 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from bot import ids
+from bot.block_limits import ELLIPSIS, fit_view, sections
 from bot.messages import actions, button, context, guide_lines, profile_summary, section
 from bot.mrkdwn import escape, local_time
 from bot.partners import HomeState
 
 View = dict[str, Any]
+# Each request takes two blocks of Home's hundred; more than this would crowd out the rest.
+INCOMING_SHOWN = 10
+PEOPLE_SHOWN = 20
 
 
 def build_home(state: HomeState) -> View:
@@ -28,7 +32,7 @@ def build_home(state: HomeState) -> View:
             actions(button("Set up my profile", ids.OPEN_PROFILE_ACTION, style="primary"))
         )
     else:
-        blocks.append(section(profile_summary(member)))
+        blocks.extend(sections(profile_summary(member)))
         blocks.append(actions(button("Edit profile", ids.OPEN_PROFILE_ACTION)))
 
     if state.upcoming:
@@ -43,7 +47,7 @@ def build_home(state: HomeState) -> View:
     if state.incoming:
         blocks.append({"type": "divider"})
         blocks.append(section("*Waiting for your answer*"))
-        for request in state.incoming[:10]:
+        for request in state.incoming[:INCOMING_SHOWN]:
             blocks.append(section(f"*{escape(request.mentee.name)}* asked you to mentor them."))
             blocks.append(
                 actions(
@@ -51,6 +55,9 @@ def build_home(state: HomeState) -> View:
                     button("Not now", ids.DECLINE_REQUEST_ACTION, str(request.id)),
                 )
             )
+        if len(state.incoming) > INCOMING_SHOWN:
+            waiting = len(state.incoming) - INCOMING_SHOWN
+            blocks.append(context(f"{ELLIPSIS}and {waiting} more: answer these first to see them."))
     if state.sent:
         blocks.append({"type": "divider"})
         blocks.append(section("*Your requests*"))
@@ -58,13 +65,15 @@ def build_home(state: HomeState) -> View:
             line = section(f"Waiting for *{escape(request.mentor.name)}* to answer.")
             line["accessory"] = button("Withdraw", ids.WITHDRAW_REQUEST_ACTION, str(request.id))
             blocks.append(line)
-    for title, people in (("Your mentors", state.mentors), ("Your mentees", state.mentees)):
+    for role, people in (("mentors", state.mentors), ("mentees", state.mentees)):
         if people:
             blocks.append({"type": "divider"})
-            listed = ", ".join(f"<@{p.slack_user_id}>" for p in people[:20])
-            blocks.append(section(f"*{title}:* {listed}"))
+            listed = ", ".join(f"<@{p.slack_user_id}>" for p in people[:PEOPLE_SHOWN])
+            if len(people) > PEOPLE_SHOWN:
+                listed += f" {ELLIPSIS}and {len(people) - PEOPLE_SHOWN} more (`/mentor {role}`)"
+            blocks.append(section(f"*Your {role}:* {listed}"))
 
     blocks.append({"type": "divider"})
     blocks.append(section(f"*Commands*\n{guide_lines()}"))
     blocks.append(context("Mentoring works best when you know what you want and ask for it."))
-    return {"type": "home", "blocks": blocks}
+    return fit_view({"type": "home", "blocks": blocks})

@@ -6,11 +6,13 @@ from datetime import datetime
 from typing import Any
 
 from bot import ids
+from bot.block_limits import OPTION_TEXT, fit_view, measure, shorten, trim_input
 from bot.meetings import CADENCES, DURATIONS, TOPIC_LIMIT
 from bot.messages import section
 from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Meeting, Member, TopicKind
 from bot.mrkdwn import escape, local_time
 from bot.profiles import MAX_TEXT
+from bot.successes import TEXT_LIMIT as SUCCESS_LIMIT
 from bot.topics import MAX_TOPICS
 
 View = dict[str, Any]
@@ -25,16 +27,18 @@ def modal(
     *,
     close: str = "Cancel",
 ) -> View:
-    """A modal view; Slack caps the title at 24 characters."""
-    return {
-        "type": "modal",
-        "callback_id": callback_id,
-        "private_metadata": private_metadata,
-        "title": plain(title),
-        "submit": plain(submit),
-        "close": plain(close),
-        "blocks": blocks,
-    }
+    """A modal view, fitted to Slack's limits (titles of 24 characters, sections of 3,000)."""
+    return fit_view(
+        {
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "title": plain(title),
+            "submit": plain(submit),
+            "close": plain(close),
+            "blocks": blocks,
+        }
+    )
 
 
 def plain(text: str) -> dict[str, Any]:
@@ -60,7 +64,15 @@ def text_input(
         "max_length": max_length,
     }
     if initial:
-        element["initial_value"] = initial
+        element["initial_value"] = trim_input(initial, max_length)
+        if element["initial_value"] != initial:
+            # Slack refuses a pre-fill longer than its box; keep what fits and say so.
+            kept = measure(element["initial_value"])
+            cut = (
+                f"What you typed was {measure(initial):,} characters and this box holds "
+                f"{max_length:,}, so I kept the first {kept:,}. Check the end before sending."
+            )
+            hint = f"{hint} {cut}" if hint else cut
     if placeholder:
         element["placeholder"] = plain(placeholder)
     block: dict[str, Any] = {
@@ -469,7 +481,7 @@ def build_success_modal(
     channel: str | None = None,
 ) -> View:
     """What happened, who to credit, and who gets to hear about it."""
-    mentor_options = [_option(m.name[:75], str(m.id)) for m in mentors[:100]]
+    mentor_options = [_option(shorten(m.name, OPTION_TEXT), str(m.id)) for m in mentors[:100]]
     mentor_select: dict[str, Any] = {
         "type": "static_select",
         "action_id": ids.SUCCESS_MENTOR_ACTION,
@@ -487,7 +499,7 @@ def build_success_modal(
             placeholder="I gave my first conference talk and people asked for the slides!",
             multiline=True,
             optional=False,
-            max_length=3000,
+            max_length=SUCCESS_LIMIT,
         ),
         {
             "type": "input",

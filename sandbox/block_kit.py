@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 MESSAGE_BLOCK_LIMIT = 50
+# Undocumented but real: Slack refuses a message whose blocks hold about 12,000 characters of
+# text in all (msg_blocks_too_long), even when every block is within its own limit.
+MESSAGE_BLOCKS_TEXT_LIMIT = 12_000
+TEXT_INPUT_MAX_LENGTH = 3000
 SURFACE_BLOCK_LIMIT = 100
 MODAL_STACK_LIMIT = 3
 
@@ -283,7 +287,7 @@ def _element_problems(element: Any, at: str) -> list[str]:
         if not isinstance(element.get("is_decimal_allowed"), bool):
             problems.append(f"missing required field: is_decimal_allowed [json-pointer:{at}]")
     elif kind in TEXT_INPUTS:
-        problems += _length_problem(element.get("initial_value"), f"{at}/initial_value", 3000)
+        problems += _text_input_problems(element, at)
     elif kind in _PICKER_FORMATS:
         field, valid, description = _PICKER_FORMATS[kind]
         if element.get(field) is not None and not valid(element[field]):
@@ -293,6 +297,40 @@ def _element_problems(element: Any, at: str) -> list[str]:
             element["placeholder"], f"{at}/placeholder", plain=True, limit=150
         )
     return problems
+
+
+def _text_input_problems(element: dict, at: str) -> list[str]:
+    problems: list[str] = []
+    for bound in ("min_length", "max_length"):
+        value = element.get(bound)
+        if value is not None and (
+            not isinstance(value, int) or not 0 <= value <= TEXT_INPUT_MAX_LENGTH
+        ):
+            problems.append(
+                f"must be an integer from 0 to {TEXT_INPUT_MAX_LENGTH} [json-pointer:{at}/{bound}]"
+            )
+    most = element.get("max_length")
+    most = most if isinstance(most, int) and most <= TEXT_INPUT_MAX_LENGTH else None
+    problems += _length_problem(
+        element.get("initial_value"), f"{at}/initial_value", most or TEXT_INPUT_MAX_LENGTH
+    )
+    return problems
+
+
+def blocks_text_length(blocks: list) -> int:
+    """All the text a message's blocks hold, as Slack sums it for msg_blocks_too_long."""
+    total = 0
+    stack: list[Any] = list(blocks)
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") in ("plain_text", "mrkdwn") and isinstance(item.get("text"), str):
+                total += len(item["text"])
+            else:
+                stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return total
 
 
 def _options_problems(element: dict, at: str) -> list[str]:

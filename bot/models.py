@@ -395,6 +395,7 @@ class OutboxMessage(Base):
             name="one_recipient",
         ),
         Index("ix_outbox_message_status_due", "status", "due_at"),
+        Index("ix_outbox_message_subject", "subject_type", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -413,13 +414,24 @@ class OutboxMessage(Base):
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     solicited: Mapped[bool] = mapped_column(Boolean, default=False)
     due_at: Mapped[datetime]
+    # When the message stops being useful (its session starts, its request expires): quiet
+    # hours and daily limits may delay it up to this moment, never past it.
+    deadline_at: Mapped[datetime | None]
     status: Mapped[OutboxStatus] = mapped_column(
         _status(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     claimed_at: Mapped[datetime | None]
-    claimed_by: Mapped[str | None] = mapped_column(String(36))
+    claimed_by: Mapped[str | None] = mapped_column(String(36), index=True)
+    # Set just before a post and cleared once Slack's answer is known: while set, the post may
+    # have landed, so the next attempt looks in this channel's history (since then) first.
+    attempt_channel_id: Mapped[str | None] = mapped_column(String(32))
+    attempt_started_at: Mapped[datetime | None]
+    # Whose action caused the message: told, kindly, if it can never be delivered.
+    actor_member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("member.id", ondelete="SET NULL")
+    )
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None]
     sent_channel_id: Mapped[str | None] = mapped_column(String(32))
@@ -435,6 +447,19 @@ class ProcessedEvent(Base):
 
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class IdempotencyKey(Base):
+    """A modal submission already acted on; a double submit or retried request finds it here.
+
+    Taken inside the same transaction as the work, so it exists exactly when the work does.
+    """
+
+    __tablename__ = "idempotency_key"
+
+    # sha256 of what identifies the request (workspace, person, view id and what was entered).
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Block(Base):

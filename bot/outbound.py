@@ -5,8 +5,67 @@ Each feature module keeps its own renderers; this is the one table the delivery 
 
 from __future__ import annotations
 
-from bot import checkins, intros, meetings, reframe, successes, wishes
-from bot.outbox import FailureHook, Renderer
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot import checkins, intros, meetings, messages, reframe, successes, wishes
+from bot.models import Member, OutboxMessage
+from bot.outbox import NOTICE_KIND, NoticeWriter, Outgoing, Rendered, Renderer, Skip
+
+# Kind-specific wording for "what you sent could not be delivered"; the rest use the generic.
+NOTICE_WRITERS: dict[str, NoticeWriter] = {**successes.NOTICE_WRITERS}
+
+
+def render_delivery_failed(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    """Notices to the people whose messages failed for good, worded by what failed."""
+    failed = {
+        row.id: row
+        for row in session.scalars(
+            select(OutboxMessage).where(OutboxMessage.id.in_({row.subject_id for row in rows}))
+        )
+    }
+    names = _recipient_names(session, failed.values())
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        original = failed.get(row.subject_id or 0)
+        if original is None:
+            rendered[row.id] = Skip("the undelivered message is gone")
+            continue
+        writer = NOTICE_WRITERS.get(original.kind)
+        message = writer(session, original) if writer else None
+        if message is None:
+            error = original.last_error or ""
+            message = messages.build_delivery_failed(original.kind, names.get(original.id), error)
+        rendered[row.id] = Outgoing.of(message)
+    return rendered
+
+
+def _recipient_names(session: Session, rows: Iterable[OutboxMessage]) -> dict[int, str]:
+    """Who each failed row was for: the member, or the others in a group DM."""
+    rows = list(rows)
+    member_ids = {row.recipient_member_id for row in rows if row.recipient_member_id}
+    user_ids = {u for row in rows if row.recipient_group for u in row.recipient_group.split(",")}
+    found = session.scalars(
+        select(Member).where(or_(Member.id.in_(member_ids), Member.slack_user_id.in_(user_ids)))
+    ).all()
+    by_id = {member.id: member for member in found}
+    by_user = {(member.workspace_id, member.slack_user_id): member for member in found}
+    names: dict[int, str] = {}
+    for row in rows:
+        if row.recipient_member_id in by_id:
+            names[row.id] = by_id[row.recipient_member_id].name
+        elif row.recipient_group:
+            group = [by_user.get((row.workspace_id, u)) for u in row.recipient_group.split(",")]
+            others = [m.name for m in group if m is not None and m.id != row.actor_member_id]
+            if others:
+                names[row.id] = " and ".join(others)
+    return names
+
 
 RENDERERS: dict[str, Renderer] = {
     **intros.RENDERERS,
@@ -15,6 +74,5 @@ RENDERERS: dict[str, Renderer] = {
     **successes.RENDERERS,
     **reframe.RENDERERS,
     **wishes.RENDERERS,
+    NOTICE_KIND: render_delivery_failed,
 }
-# What else must happen when a kind of message fails for good (tell someone, undo a flag).
-FAILURE_HOOKS: dict[str, FailureHook] = {**successes.FAILURE_HOOKS}

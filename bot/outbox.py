@@ -15,15 +15,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from bot.block_limits import check_message, fit_message
 from bot.database import insert_or_ignore
 from bot.models import Member, OutboxMessage, OutboxStatus, Workspace
-from bot.quiet_hours import next_allowed, start_of_next_day, zone
+from bot.quiet_hours import next_allowed, quiet_at, start_of_next_day, zone
 from bot.settings import QuietHours
 
+# A claim lasts this long without renewal. The sender renews it (`hold`) right before each
+# Slack call that could post, so it only has to outlast one call: see Deliverer.
 LEASE = timedelta(minutes=2)
+# Every post carries its row id in Slack message metadata, so an attempt whose outcome is
+# unknown (a timeout after Slack may have posted) can be found before it is retried.
+METADATA_EVENT = "mentor_coach_outbox"
+# What tells the person whose action caused a message that it can never arrive.
+NOTICE_KIND = "delivery_failed"
 MAX_ATTEMPTS = 8
+# However people's quiet hours fall, no message waits longer than this for them.
+LONGEST_WAIT = timedelta(hours=24)
+LEAST_BAD_STEP = timedelta(minutes=15)
 BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(hours=1)
 # Slack errors that no retry can fix: the person, channel or token is gone or not ours.
@@ -56,8 +67,13 @@ class Outgoing:
 
     @classmethod
     def of(cls, message: Mapping[str, Any]) -> Outgoing:
-        """From a builder's message dict."""
-        return cls(text=message["text"], blocks=message.get("blocks", []))
+        """From a builder's message dict, fitted to Slack's limits."""
+        fitted = fit_message(dict(message))
+        return cls(text=fitted["text"], blocks=fitted.get("blocks", []))
+
+    def problems(self) -> list[str]:
+        """What Slack would refuse in this message (empty when it fits every limit)."""
+        return check_message({"text": self.text, "blocks": self.blocks})
 
 
 @dataclass(frozen=True)
@@ -70,7 +86,9 @@ class Skip:
 Rendered = Outgoing | Skip
 # A renderer turns due rows of one kind into messages at `now`, loading what it needs in one query.
 Renderer = Callable[[Session, list[OutboxMessage], datetime], dict[int, Rendered]]
-FailureHook = Callable[[Session, OutboxMessage, str, datetime], None]
+# Kind-specific wording for "what you sent could not be delivered", given the failed row;
+# None falls back to the generic notice.
+NoticeWriter = Callable[[Session, OutboxMessage], Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True)
@@ -99,10 +117,14 @@ def enqueue(
     subject: tuple[str, int] | None = None,
     urgent: bool = False,
     solicited: bool = False,
+    actor_id: int | None = None,
+    deadline_at: datetime | None = None,
 ) -> bool:
     """Add a message unless one with this dedupe key exists; True when it was added.
 
     The recipient is one member (their DM), one channel, or a group of Slack users (a group DM).
+    `actor_id` is the member whose action caused it: they hear if it can never be delivered.
+    `deadline_at` is when the message stops being useful: quiet hours never hold it past then.
     """
     if [member_id, channel_id, group].count(None) != 2:
         raise ValueError("a message goes to exactly one member, channel or group")
@@ -124,6 +146,8 @@ def enqueue(
         attempts=0,
         dedupe_key=dedupe_key,
         created_at=now,
+        actor_member_id=actor_id,
+        deadline_at=deadline_at,
     )
 
 
@@ -159,14 +183,18 @@ def retime_pending(
     subject_id: int,
     due_at_for: Callable[[OutboxMessage], datetime],
     kinds: Iterable[str] | None = None,
+    deadline_at: datetime | None = None,
 ) -> int:
-    """Give what has not gone out yet about this subject a new due time (a meeting moved)."""
+    """Give what has not gone out yet about this subject a new due time (a meeting moved);
+    rows that carry a deadline get `deadline_at` instead of their old one."""
     # Computed in Python: date arithmetic in SQL differs between SQLite and PostgreSQL.
     rows = session.scalars(
         select(OutboxMessage).where(_pending_about(subject_type, subject_id, kinds))
     ).all()
     for row in rows:
         row.due_at = due_at_for(row)
+        if row.deadline_at is not None:
+            row.deadline_at = deadline_at
     return len(rows)
 
 
@@ -241,10 +269,12 @@ def prepare(
     for row in rows:
         member = members.get(row.recipient_member_id) if row.recipient_member_id else None
         if row.recipient_group:
-            later = _when_all_awake(now, group_zones.get(row.id, []), quiet_hours)
+            zones = group_zones.get(row.id, [])
+            later = _when_all_awake(now, zones, quiet_hours, row.deadline_at)
         else:
             later = _when_allowed(row, member, now, quiet_hours, daily_limit, sent_today)
-        if later is not None:
+        # Only a strictly later time defers: a row put back as due now would be claimed forever.
+        if later is not None and later > now:
             _release(row, due_at=later)
         else:
             sendable.append(row)
@@ -294,12 +324,15 @@ def _when_allowed(
     if member is None:
         return None
     if member.paused_until and member.paused_until > now and not row.solicited:
+        # The person's own wish outranks a deadline; what went stale meanwhile is skipped then.
         return next_allowed(member.paused_until, member.tz, quiet_hours)
-    allowed = next_allowed(now, member.tz, quiet_hours)
-    if allowed > now:
-        return allowed
+    later = _when_all_awake(now, [member.tz], quiet_hours, row.deadline_at)
+    if later is not None:
+        return later
     if not row.urgent and sent_today[member.id] >= daily_limit:
-        return start_of_next_day(now, member.tz, quiet_hours)
+        tomorrow = start_of_next_day(now, member.tz, quiet_hours)
+        if row.deadline_at is None or tomorrow < row.deadline_at:
+            return tomorrow
     return None
 
 
@@ -325,17 +358,56 @@ def _group_zones(session: Session, rows: list[OutboxMessage]) -> dict[int, list[
 
 
 def _when_all_awake(
-    now: datetime, zones: list[str], quiet_hours: QuietHours | None
+    now: datetime,
+    zones: Sequence[str | None],
+    quiet_hours: QuietHours | None,
+    deadline: datetime | None = None,
 ) -> datetime | None:
-    """The first moment outside everyone's quiet hours: a group DM notifies every member."""
+    """None to send now, else the (later) moment a message to these people should go.
+
+    A message notifies everyone it reaches, so it waits for the first moment nobody is in quiet
+    hours, when that comes within a day and before its deadline. When it does not (partners
+    whose waking hours never overlap, an agenda for a session early in the morning), waiting
+    would starve the message or make it useless, so it goes at the least bad moment before
+    then instead: the earliest when the fewest are in quiet hours. For partners half a world
+    apart that is now, while one of them is awake; the other reads it over breakfast.
+    """
+    if quiet_hours is None or not zones:
+        return None
+    limit = now + LONGEST_WAIT if deadline is None else min(now + LONGEST_WAIT, deadline)
     moment = now
-    for _ in range(len(zones) + 1):
-        later = max([next_allowed(moment, tz, quiet_hours) for tz in zones], default=moment)
+    # Each round jumps to the end of someone's quiet hours, at most a few per person a day.
+    for _ in range(3 * len(zones) + 2):
+        if moment >= limit:
+            break
+        later = max(next_allowed(moment, tz, quiet_hours) for tz in zones)
         if later == moment:
             return None if moment == now else moment
         moment = later
-    # Zones whose quiet windows never all open at once: send at the first member's morning.
-    return next_allowed(now, zones[0], quiet_hours)
+    return _least_bad(now, limit, zones, quiet_hours)
+
+
+def _least_bad(
+    now: datetime, limit: datetime, zones: Sequence[str | None], quiet_hours: QuietHours
+) -> datetime | None:
+    """The earliest moment in [now, limit) when the fewest of these people are in quiet hours."""
+    grid = [now]
+    while grid[-1] + LEAST_BAD_STEP < limit:
+        grid.append(grid[-1] + LEAST_BAD_STEP)
+    # Someone waking up is when the count drops: try those exact moments, not only the grid's.
+    wakes = set()
+    for tz in zones:
+        was_quiet = False
+        for moment in grid:
+            quiet = quiet_at(moment, tz, quiet_hours)
+            if quiet and not was_quiet:
+                wakes.add(next_allowed(moment, tz, quiet_hours))
+            was_quiet = quiet
+    candidates = sorted({*grid, *(wake for wake in wakes if wake < limit)})
+    best = min(
+        candidates, key=lambda moment: sum(quiet_at(moment, tz, quiet_hours) for tz in zones)
+    )
+    return None if best == now else best
 
 
 def _nudges_sent_today(
@@ -372,27 +444,67 @@ def _release(row: OutboxMessage, *, due_at: datetime | None = None) -> None:
         row.due_at = due_at
 
 
-def record_sent(
-    session: Session, delivery: Delivery, channel_id: str, ts: str, now: datetime
-) -> None:
-    session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == delivery.id)
-        .values(
-            status=OutboxStatus.SENT,
-            sent_at=now,
-            sent_channel_id=channel_id,
-            sent_ts=ts,
-            last_error=None,
-            claimed_by=None,
-        ),
-        execution_options={"synchronize_session": False},
+def _held(delivery_id: int, token: str) -> Any:
+    return and_(
+        OutboxMessage.id == delivery_id,
+        OutboxMessage.claimed_by == token,
+        OutboxMessage.status == OutboxStatus.SENDING,
     )
-    if delivery.member_id is not None and delivery.channel_id is None:
+
+
+def _update_held(session: Session, delivery_id: int, token: str, **values: Any) -> bool:
+    result = session.execute(
+        update(OutboxMessage).where(_held(delivery_id, token)).values(**values),
+        execution_options={"synchronize_session": False, "preserve_rowcount": True},
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def hold(
+    session: Session, delivery_id: int, token: str, channel_id: str, since: datetime, now: datetime
+) -> bool:
+    """Renew this process's claim just before a post, noting where the post goes and since when.
+
+    False when the claim ran out and another process took the row: leave it to them.
+    """
+    return _update_held(
+        session,
+        delivery_id,
+        token,
+        claimed_at=now,
+        attempt_channel_id=channel_id,
+        attempt_started_at=since,
+    )
+
+
+def forget_attempt(session: Session, delivery_id: int, token: str) -> None:
+    """Slack answered the post with a refusal: nothing landed, so no lookup is needed next time."""
+    _update_held(session, delivery_id, token, attempt_channel_id=None, attempt_started_at=None)
+
+
+def record_sent(
+    session: Session, delivery: Delivery, channel_id: str, ts: str, now: datetime, *, token: str
+) -> bool:
+    """Mark the row sent; False (and nothing written) when this process no longer holds it."""
+    recorded = _update_held(
+        session,
+        delivery.id,
+        token,
+        status=OutboxStatus.SENT,
+        sent_at=now,
+        sent_channel_id=channel_id,
+        sent_ts=ts,
+        last_error=None,
+        claimed_by=None,
+        attempt_channel_id=None,
+        attempt_started_at=None,
+    )
+    if recorded and delivery.member_id is not None and delivery.channel_id is None:
         session.execute(
             update(Member).where(Member.id == delivery.member_id).values(dm_channel_id=channel_id),
             execution_options={"synchronize_session": False},
         )
+    return recorded
 
 
 def record_failure(
@@ -402,21 +514,41 @@ def record_failure(
     now: datetime,
     *,
     transient: bool,
-    hooks: Mapping[str, FailureHook] | None = None,
-) -> None:
-    """Retry a passing failure later with backoff and jitter; give up on permanent ones."""
-    row = session.get(OutboxMessage, delivery_id)
+    token: str,
+) -> bool:
+    """Retry a passing failure later with backoff and jitter; give up on permanent ones, and
+    tell whoever caused the message. False when this process no longer holds the row."""
+    row = session.scalars(
+        select(OutboxMessage).where(_held(delivery_id, token)).with_for_update()
+    ).one_or_none()
     if row is None:
-        return
+        return False
     row.last_error, row.claimed_by, row.claimed_at = error[:500], None, None
     if not transient or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.FAILED
-        hook = (hooks or {}).get(row.kind)
-        if hook is not None:
-            hook(session, row, error, now)
-        return
+        _tell_actor(session, row, now)
+        return True
     row.status = OutboxStatus.PENDING
     row.next_attempt_at = now + backoff(row.attempts)
+    return True
+
+
+def _tell_actor(session: Session, row: OutboxMessage, now: datetime) -> None:
+    # Notices carry no actor, so a notice that fails tells nobody: never a notice about a notice.
+    if row.actor_member_id is None or row.actor_member_id == row.recipient_member_id:
+        return
+    enqueue(
+        session,
+        workspace_id=row.workspace_id,
+        kind=NOTICE_KIND,
+        dedupe_key=f"{NOTICE_KIND}:{row.id}",
+        due_at=now,
+        now=now,
+        member_id=row.actor_member_id,
+        subject=("outbox", row.id),
+        urgent=True,
+        solicited=True,
+    )
 
 
 def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelta:
@@ -426,14 +558,19 @@ def backoff(attempts: int, rng: Callable[[], float] = random.random) -> timedelt
 
 
 def defer_workspace(
-    session: Session, workspace_id: int, delivery_ids: list[int], until: datetime
+    session: Session, workspace_id: int, delivery_ids: list[int], until: datetime, *, token: str
 ) -> None:
     """Slack said 429: pause this workspace's sends and put its claimed rows back, unharmed."""
     session.execute(
         update(Workspace).where(Workspace.id == workspace_id).values(rate_limited_until=until),
         execution_options={"synchronize_session": False},
     )
-    for row in session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(delivery_ids))):
+    held = select(OutboxMessage).where(
+        OutboxMessage.id.in_(delivery_ids),
+        OutboxMessage.claimed_by == token,
+        OutboxMessage.status == OutboxStatus.SENDING,
+    )
+    for row in session.scalars(held):
         _release(row)
         row.next_attempt_at = until
 
@@ -460,8 +597,30 @@ def summary(session: Session, now: datetime, upcoming: int = 10) -> dict[str, An
         .order_by(OutboxMessage.due_at, OutboxMessage.id)
         .limit(upcoming)
     ).all()
+    recipient, notice, told = aliased(Member), aliased(OutboxMessage), aliased(Member)
     failed = session.execute(
-        select(OutboxMessage.id, OutboxMessage.kind, OutboxMessage.last_error)
+        select(
+            OutboxMessage.id,
+            OutboxMessage.kind,
+            OutboxMessage.last_error,
+            func.coalesce(
+                recipient.slack_user_id,
+                OutboxMessage.recipient_channel_id,
+                OutboxMessage.recipient_group,
+            ).label("to"),
+            told.slack_user_id.label("told"),
+            notice.status.label("notice_status"),
+        )
+        .outerjoin(recipient, recipient.id == OutboxMessage.recipient_member_id)
+        .outerjoin(
+            notice,
+            and_(
+                notice.subject_type == "outbox",
+                notice.subject_id == OutboxMessage.id,
+                notice.kind == NOTICE_KIND,
+            ),
+        )
+        .outerjoin(told, told.id == notice.recipient_member_id)
         .where(OutboxMessage.status == OutboxStatus.FAILED)
         .order_by(OutboxMessage.id.desc())
         .limit(upcoming)

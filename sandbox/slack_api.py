@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 from sandbox.block_kit import (
+    MESSAGE_BLOCKS_TEXT_LIMIT,
     MODAL_STACK_LIMIT,
+    blocks_text_length,
     message_problems,
     stateful_controls,
     view_problems,
@@ -31,7 +33,13 @@ TRIGGER_TTL_SECONDS = 3.0
 RESPONSE_URL_TTL_SECONDS = 30 * 60
 RESPONSE_URL_MAX_USES = 5
 MESSAGE_TEXT_LIMIT = 40_000
-SCOPES = "commands,chat:write,im:write,im:history,users:read,reactions:write"
+SCOPES = (
+    "commands,chat:write,im:write,im:history,mpim:write,mpim:history,channels:history,"
+    "groups:history,users:read,reactions:write"
+)
+# fail_next(act=...): when a failing call takes effect, relative to its hang.
+ACT_MODES = ("after", "before", "never")
+HISTORY_PAGE_LIMIT = 999
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,12 @@ class _Failure:
     retry_after: int | None
     hang_seconds: float | None
     times: int
+    act: str = "after"
+
+
+_ONE_FAILURE = {
+    "status": 200, "error": None, "retry_after": None, "hang_seconds": None, "times": 1
+}  # fmt: skip
 
 
 @dataclass
@@ -153,10 +167,16 @@ class FakeSlack:
         self._conversations: dict[str, _Conversation] = {}
         self._ims: dict[str, str] = {}
         self._mpims: dict[frozenset[str], str] = {}
+        # Random trouble (sandbox/chaos.py): asked about each call with no fail_next queued, it
+        # answers None or fail_next's keyword arguments for that one call.
+        self.chaos: Callable[[str], dict[str, Any] | None] | None = None
+        # Unix seconds for message ts; a benchmark that runs the bot's time faster sets its own.
+        self.ts_clock: Callable[[], float] = time.time
         self._methods: dict[str, Callable[[dict], dict]] = {
             "auth.test": self._auth_test,
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
+            "conversations.history": self._conversations_history,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -303,6 +323,16 @@ class FakeSlack:
             )
             return channel_id
 
+    def deactivate_user(self, user_id: str) -> None:
+        """The person leaves the workspace: DMs to them are refused from now on."""
+        with self._lock:
+            self._users[user_id]["deleted"] = True
+
+    def archive_channel(self, channel_id: str) -> None:
+        """Someone archives the channel: posts to it are refused with is_archived."""
+        with self._lock:
+            self._conversation(channel_id).is_archived = True
+
     def im_channel(self, user_id: str) -> str:
         """The bot's DM id with that person (what conversations.open returns)."""
         with self._lock:
@@ -416,20 +446,30 @@ class FakeSlack:
         retry_after: int | None = None,
         hang_seconds: float | None = None,
         times: int = 1,
+        act: str = "after",
     ) -> None:
         """Make the next `times` calls to `method` fail: HTTP `status` (429 carries Retry-After),
-        an ok:false `error`, and/or a delay of `hang_seconds` before answering."""
+        an ok:false `error`, and/or a delay of `hang_seconds` before answering.
+
+        With `hang_seconds` alone Slack is slow; `act` says when the call takes effect:
+        "after" the hang (a slow Slack: it still acts, even if the client gave up), "before" it
+        (the message is posted, then the answer is late: a timeout that did post), or "never"
+        (the request is lost before Slack acts; the answer, if anyone still waits, is a 504).
+        """
         if status == 200 and error is None and hang_seconds is None:
             raise ValueError("fail_next needs a status other than 200, an error or hang_seconds")
+        if act not in ACT_MODES:
+            raise ValueError(f"act must be one of {ACT_MODES}")
         with self._lock:
-            failure = _Failure(status, error, retry_after, hang_seconds, times)
+            failure = _Failure(status, error, retry_after, hang_seconds, times, act)
             self._failures.setdefault(method, []).append(failure)
 
     def _take_failure(self, method: str) -> _Failure | None:
         with self._lock:
             queue = self._failures.get(method)
             if not queue:
-                return None
+                wanted = self.chaos(method) if self.chaos else None
+                return _Failure(**{**_ONE_FAILURE, **wanted}) if wanted else None
             failure = queue[0]
             failure.times -= 1
             if failure.times <= 0:
@@ -586,10 +626,19 @@ class FakeSlack:
 
     def _handle_api(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
         failure = self._take_failure(method)
+        if failure and failure.act == "before":
+            # Slack acted (and the call is on record) at once; only the answer is late.
+            status, response = self._dispatch(method, args, token)
+            with self._lock:
+                self._calls.append(ApiCall(method, args, status, response, time.time()))
+            time.sleep(failure.hang_seconds or 0)
+            return status, {}, response
         if failure and failure.hang_seconds:
             time.sleep(failure.hang_seconds)
         headers: dict[str, str] = {}
-        if failure and failure.status == 429:
+        if failure and failure.act == "never":
+            status, response = 504, {"ok": False, "error": "request_timeout"}
+        elif failure and failure.status == 429:
             headers["Retry-After"] = str(failure.retry_after or 1)
             status, response = 429, {"ok": False, "error": "ratelimited"}
         elif failure and failure.status != 200:
@@ -722,8 +771,52 @@ class FakeSlack:
         message = self._bot_message(text, blocks)
         if args.get("thread_ts"):
             message["thread_ts"] = str(args["thread_ts"])
+        metadata = args.get("metadata")
+        if metadata is not None:
+            if not (
+                isinstance(metadata, dict)
+                and isinstance(metadata.get("event_type"), str)
+                and isinstance(metadata.get("event_payload"), dict)
+            ):
+                raise _Refusal("invalid_metadata_format")
+            message["metadata"] = copy.deepcopy(metadata)
         self._post(conversation, message)
         return {"channel": conversation.id, "ts": message["ts"], "message": copy.deepcopy(message)}
+
+    def _conversations_history(self, args: dict) -> dict:
+        """Newest first, between `oldest` and `latest`; metadata only with include_all_metadata.
+
+        Like Slack, it takes only a conversation id: no user ids, no #names."""
+        conversation = self._conversations.get(_required(args, "channel", "channel_not_found"))
+        if conversation is None:
+            raise _Refusal("channel_not_found")
+        if conversation.kind == "channel" and self.bot_user_id not in conversation.members:
+            raise _Refusal("not_in_channel")
+        try:
+            oldest = float(args.get("oldest") or 0)
+            latest = float(args.get("latest") or "inf")
+            limit = min(int(args.get("limit") or 100), HISTORY_PAGE_LIMIT)
+            start = int(args.get("cursor") or 0)
+        except ValueError:
+            raise _Refusal("invalid_arguments") from None
+        inclusive = _flag(args.get("inclusive"))
+        found = [
+            m
+            for m in reversed(conversation.messages)
+            if (oldest <= float(m["ts"]) if inclusive else oldest < float(m["ts"]))
+            and (float(m["ts"]) <= latest if inclusive else float(m["ts"]) < latest)
+        ]
+        page = copy.deepcopy(found[start : start + max(limit, 1)])
+        if not _flag(args.get("include_all_metadata")):
+            for message in page:
+                message.pop("metadata", None)
+        more = start + len(page) < len(found)
+        return {
+            "messages": page,
+            "has_more": more,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": str(start + len(page)) if more else ""},
+        }
 
     def _chat_post_ephemeral(self, args: dict) -> dict:
         conversation = self._postable(_required(args, "channel", "channel_not_found"))
@@ -866,6 +959,10 @@ class FakeSlack:
     def _postable(self, channel: str) -> _Conversation:
         # Slack treats a user id as "the app's DM with that person", and accepts channel names.
         conversation = self._existing(channel)
+        if conversation.kind == "im" and any(
+            self._users.get(member, {}).get("deleted") for member in conversation.members
+        ):
+            raise _Refusal("account_inactive")
         if conversation.kind == "channel":
             if conversation.is_archived:
                 raise _Refusal("is_archived")
@@ -917,6 +1014,8 @@ class FakeSlack:
                     errors=problems,
                     response_metadata={"messages": [f"[ERROR] {p}" for p in problems]},
                 )
+            if blocks_text_length(blocks) > MESSAGE_BLOCKS_TEXT_LIMIT:
+                raise _Refusal("msg_blocks_too_long")
             blocks = with_ids(blocks)
         if text is None and updating is not None:
             text = updating.get("text", "")
@@ -1222,7 +1321,7 @@ class FakeSlack:
 
     def _next_ts(self) -> str:
         # Slack's ts is "seconds.micros", unique and increasing within a conversation.
-        micros = max(int(time.time() * 1_000_000), self._last_ts_micros + 1)
+        micros = max(int(self.ts_clock() * 1_000_000), self._last_ts_micros + 1)
         self._last_ts_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 

@@ -1,17 +1,20 @@
-"""A delivery process for the outbox tests: `python tests/outbox_worker.py DATABASE_URL API_URL`.
+"""A delivery process for the outbox tests:
+`python tests/outbox_worker.py DATABASE_URL API_URL [PAUSE [BATCH [LEASE_SECONDS [TIMEOUT]]]]`.
 
-It delivers "note" messages until nothing is due, then prints how many it sent.
+It delivers "note" messages until nothing is due, then prints how many it sent. A short lease
+(and client timeout to match) shows in seconds what the real 2-minute lease does in minutes.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bot import outbox
 from bot.database import make_engine, make_session_factory
 from bot.outbox import Outgoing
 from bot.settings import Settings
@@ -27,6 +30,9 @@ def render_notes(session, rows, now, pause: float = 0.0):
 
 
 def main(database_url: str, api_url: str, pause: float) -> None:
+    if len(sys.argv) > 5:
+        outbox.LEASE = timedelta(seconds=float(sys.argv[5]))
+    timeout = float(sys.argv[6]) if len(sys.argv) > 6 else 10
     settings = Settings(
         slack_bot_token=TOKEN,
         slack_signing_secret="unused",
@@ -39,7 +45,7 @@ def main(database_url: str, api_url: str, pause: float) -> None:
     deliverer = Deliverer(
         settings,
         make_session_factory(engine),
-        make_delivery_client(settings),
+        make_delivery_client(settings, timeout=timeout),
         lambda: datetime.now(UTC),
         renderers={"note": lambda session, rows, now: render_notes(session, rows, now, pause)},
         batch_size=int(sys.argv[4]) if len(sys.argv) > 4 else 50,

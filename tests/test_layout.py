@@ -76,6 +76,10 @@ def test_manifest_has_what_the_bot_needs():
         "im:write",
         "im:history",
         "mpim:write",
+        # Delivery looks for a post whose outcome it did not hear, before posting it again.
+        "mpim:history",
+        "channels:history",
+        "groups:history",
         "reactions:write",
         "users:read",
     }

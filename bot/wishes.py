@@ -55,12 +55,17 @@ def fulfil_wishes(session: Session, mentor: Member, now: datetime) -> int:
         return 0
     keys = {topic_key(name)[:60] for name in mentor.topic_names(TopicKind.OFFERED)}
     wishes = session.scalars(
-        select(Wish).where(
+        select(Wish)
+        .where(
             Wish.workspace_id == mentor.workspace_id,
             Wish.topic_key.in_(keys),
             Wish.notified_at.is_(None),
             Wish.member_id != mentor.id,
         )
+        # Locked (in one order, against deadlocks) so two saves of a mentor's profile at once
+        # cannot both tell the same person: the second re-reads notified_at once it gets the lock.
+        .order_by(Wish.id)
+        .with_for_update()
     ).all()
     for wish in wishes:
         wish.notified_at = now

@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from bot import ids
 from bot.checkins import leave_note, save_advice, send_thanks, thank_mentor
-from bot.errors import InvalidInput, MentorCoachError
+from bot.errors import AlreadyDone, InvalidInput, MentorCoachError
 from bot.finding import GoalsForm, save_goals
+from bot.inbox import act_once
 from bot.intros import decline_request, request_intro
 from bot.meetings import (
     MeetingForm,
@@ -41,9 +42,10 @@ from bot.modals import View, build_schedule_modal
 from bot.mrkdwn import local_time
 from bot.profiles import ProfileForm, save_profile, validate_profile
 from bot.successes import share_success
+from bot.typed import clean_text, row_id
 from handlers import Deps, Interaction
 from handlers.commands import show_matches
-from handlers.directory import sync_member
+from handlers.directory import check_person, sync_member
 from handlers.home import publish_home
 
 T = TypeVar("T")
@@ -64,11 +66,12 @@ class Submission(Interaction):
             value = json.loads(self.view.get("private_metadata") or "{}")
         except ValueError:
             return {}
-        return value if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            return {}
+        return {k: clean_text(v) if isinstance(v, str) else v for k, v in value.items()}
 
     def id(self, key: str) -> int:
-        value = self.meta.get(key)
-        return value if isinstance(value, int) else 0
+        return row_id(self.meta.get(key))
 
     def field(self, block_id: str, action_id: str) -> dict[str, Any]:
         """One input's state; a field Slack left out (or a forged payload dropped) is empty."""
@@ -78,17 +81,37 @@ class Submission(Interaction):
         return state if isinstance(state, dict) else {}
 
     def typed(self, block_id: str, action_id: str) -> str | None:
-        return self.field(block_id, action_id).get("value")
+        value = self.field(block_id, action_id).get("value")
+        return clean_text(value) if isinstance(value, str) else None
 
     def chosen(self, block_id: str, action_id: str) -> str | None:
         option = self.field(block_id, action_id).get("selected_option")
         return option.get("value") if isinstance(option, dict) else None
 
+    @property
+    def key(self) -> str:
+        """What makes this submission itself: a copy (a double click, a retried request) has the
+        same view id and entries. A failed try rolls back its key, so the fixed one goes through.
+        """
+        view = self.view
+        parts = [self.team_id, self.user_id, view.get("id"), view.get("callback_id")]
+        parts += [view.get("private_metadata"), view.get("state")]
+        return json.dumps(parts, sort_keys=True, default=str)
+
+    def once(self, work: Callable[[Session], T]) -> T:
+        """One transaction that no copy of this submission repeats; a copy gets AlreadyDone."""
+        with self.deps.sessions.begin() as session:
+            act_once(session, self.key, self.now)
+            return work(session)
+
     def save(self, work: Callable[[Session], T], problem_block: str) -> T | None:
         """Run one transaction; close the modal on success, or keep it open with the problem."""
         try:
-            with self.deps.sessions.begin() as session:
-                result = work(session)
+            result = self.once(work)
+        except AlreadyDone as done:
+            self.ack()
+            self.reply(build_note(str(done)))
+            return None
         except InvalidInput as error:
             self.ack(response_action="errors", errors=error.errors)
             return None
@@ -132,9 +155,14 @@ def register(app: App, deps: Deps) -> None:
             return
         form.ack()
         sync_member(form.client, deps, form.team_id, form.user_id)
-        with deps.sessions.begin() as session:
-            member = save_profile(session, form.team_id, form.user_id, profile, form.now)
-            message = build_profile_saved(member)
+        try:
+            message = form.once(
+                lambda session: build_profile_saved(
+                    save_profile(session, form.team_id, form.user_id, profile, form.now)
+                )
+            )
+        except AlreadyDone as done:
+            message = build_note(str(done))
         form.reply(message)
         publish_home(form.client, deps, form.team_id, form.user_id)
 
@@ -322,6 +350,12 @@ def register_respect(app: App, deps: Deps) -> None:
             else (ids.MENTOR_NOTE_BLOCK, ids.MENTOR_NOTE_ACTION_ID)
         )
         text = form.typed(block, action)
+        if thanks and "to" in form.meta:
+            try:  # private_metadata is as easy to forge as the rest: ask Slack who this is
+                check_person(form.client, str(form.meta["to"]))
+            except MentorCoachError as error:
+                form.ack(response_action="errors", errors={block: str(error)})
+                return
 
         def send(session: Session) -> Message:
             team_id, user_id, meeting_id = form.team_id, form.user_id, form.id("m")
@@ -346,7 +380,7 @@ def register_respect(app: App, deps: Deps) -> None:
                 form.team_id,
                 form.user_id,
                 form.typed(ids.SUCCESS_TEXT_BLOCK, ids.SUCCESS_TEXT_ACTION),
-                int(mentor) if mentor.isdigit() else None,
+                row_id(mentor) or None,
                 public,
                 deps.settings,
                 form.now,

@@ -7,11 +7,13 @@ import hmac
 import json
 import re
 import secrets
+import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -70,6 +72,9 @@ class SlackDriver:
         self.ack_timeout = ACK_TIMEOUT_SECONDS
         self.last_event_id: str | None = None
         self.last_reply: Reply | None = None
+        # Every answer to the last click or submission; more than one when sent with `copies`.
+        self.last_replies: list[Reply] = []
+        self._last_payload: bytes | None = None
         self._event_bodies: dict[str, bytes] = {}
 
     # ----------------------------------------------------------------- people acting
@@ -121,8 +126,13 @@ class SlackDriver:
         action_id: str | None = None,
         text: str | None = None,
         value: str | None = None,
+        copies: int = 1,
     ) -> Reply:
-        """The person clicks a button they can see: in their modal, newest messages, or Home tab."""
+        """The person clicks a button they can see: in their modal, newest messages, or Home tab.
+
+        `copies` delivers the very same payload that many times at once (a double click, a
+        retried request); the first answer is returned, all of them are in `last_replies`.
+        """
         surface, control = self._find_button(user_id, action_id, text, value)
         self.slack.record_action(user_id, f"clicked [{control.label}]")
         payload: dict[str, Any] = {
@@ -165,12 +175,17 @@ class SlackDriver:
         if control.element.get("style"):
             action["style"] = control.element["style"]
         payload["actions"] = [action]
-        reply = self._post_payload(payload)
+        reply = self._post_payload(payload, copies)
         failure = self._ack_failure(reply)
         return self._settled(_with_error(reply, failure) if failure else reply)
 
     def submit(
-        self, user_id: str, values: dict[str, Any] | None = None, *, client_checks: bool = False
+        self,
+        user_id: str,
+        values: dict[str, Any] | None = None,
+        *,
+        client_checks: bool = False,
+        copies: int = 1,
     ) -> Reply:
         """The person fills in their open (top) modal and presses its submit button.
 
@@ -179,6 +194,7 @@ class SlackDriver:
         With `client_checks`, refuse (AssertionError) what Slack's own client would not send:
         empty required inputs, text outside min/max_length, numbers outside min/max_value.
         Without it the values go to the bot as given, to exercise its server-side validation.
+        `copies` works as for `click`; the first answer is the one applied to the modal.
         """
         view = self.slack.open_modal(user_id)
         if view is None:
@@ -190,19 +206,7 @@ class SlackDriver:
         self.slack.set_view_state(view["id"], state)
         view["state"] = {"values": state}
         mark = self.slack.record_action(user_id, f'submitted "{_title(view)}"')
-        payload = {
-            "type": "view_submission",
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
-            "user": self._payload_user(user_id),
-            "api_app_id": self.slack.app_id,
-            "token": self.slack.verification_token,
-            "trigger_id": self.slack.issue_trigger(user_id),
-            "view": _as_sent(view),
-            "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
-        }
-        reply = self._post_payload(payload)
+        reply = self._post_payload(self._submission(user_id, _as_sent(view)), copies)
         failure = self._ack_failure(reply)
         if failure is None:
             body = reply.json if reply.json is not None else {}
@@ -326,6 +330,48 @@ class SlackDriver:
         self.last_reply = reply
         return self._settled(reply)
 
+    def forged_click(self, user_id: str, action_id: str, value: str) -> Reply:
+        """A click on a button the person was never shown: any action id, any value."""
+        channel_id = self.slack.im_channel(user_id)
+        self.slack.record_action(user_id, f"forged a click on {action_id} with {value!r}")
+        payload = {
+            "type": "block_actions",
+            "user": self._payload_user(user_id),
+            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
+            "api_app_id": self.slack.app_id,
+            "token": self.slack.verification_token,
+            "trigger_id": self.slack.issue_trigger(user_id),
+            "container": {"type": "message", "channel_id": channel_id, "is_ephemeral": False},
+            "channel": {"id": channel_id, "name": "directmessage"},
+            "response_url": self.slack.new_response_url(user_id, channel_id),
+            "actions": [
+                {"action_id": action_id, "block_id": "forged", "type": "button", "value": value}
+            ],
+        }
+        reply = self._post_payload(payload)
+        failure = self._ack_failure(reply)
+        return self._settled(_with_error(reply, failure) if failure else reply)
+
+    def forged_submission(self, user_id: str, view: dict[str, Any]) -> Reply:
+        """A view_submission for a modal the person was never shown; the ack comes back as is."""
+        self.slack.record_action(user_id, f"forged a submission of {view.get('callback_id')!r}")
+        payload = self._submission(user_id, {"id": "VFORGED", "type": "modal", **view})
+        reply = self._post_payload(payload)
+        failure = self._ack_failure(reply)
+        return self._settled(_with_error(reply, failure) if failure else reply)
+
+    def send_event(self, event: dict[str, Any]) -> Reply:
+        """Any event, wrapped and signed as Slack does: for shapes nobody can type by hand."""
+        return self._send_event(event)
+
+    def again(self) -> Reply:
+        """The last click or submission delivered once more, byte for byte (a retried request)."""
+        if self._last_payload is None:
+            raise AssertionError("nothing was clicked or submitted yet")
+        self.slack.record_action("", "the same click or submission arrived again")
+        self.last_replies = [self._post(self._last_payload, "application/x-www-form-urlencoded")]
+        return self._settled(self.last_replies[0])
+
     def send_raw(
         self,
         body: bytes,
@@ -438,6 +484,20 @@ class SlackDriver:
             "team_id": self.slack.team_id,
         }
 
+    def _submission(self, user_id: str, view: dict) -> dict:
+        return {
+            "type": "view_submission",
+            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
+            "user": self._payload_user(user_id),
+            "api_app_id": self.slack.app_id,
+            "token": self.slack.verification_token,
+            "trigger_id": self.slack.issue_trigger(user_id),
+            "view": view,
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+
     def _send_event(self, event: dict) -> Reply:
         event_id = "Ev" + secrets.token_hex(5).upper()
         envelope = {
@@ -469,9 +529,22 @@ class SlackDriver:
         self.last_reply = reply
         return self._settled(reply)
 
-    def _post_payload(self, payload: dict) -> Reply:
+    def _post_payload(self, payload: dict, copies: int = 1) -> Reply:
         body = urlencode({"payload": json.dumps(payload)}).encode()
-        return self._post(body, "application/x-www-form-urlencoded")
+        self._last_payload = body
+        if copies == 1:
+            self.last_replies = [self._post(body, "application/x-www-form-urlencoded")]
+            return self.last_replies[0]
+        # All copies wait at a barrier, then go out together: the race a double click makes.
+        barrier = threading.Barrier(copies)
+
+        def post(_: int) -> Reply:
+            barrier.wait(timeout=self.request_timeout)
+            return self._post(body, "application/x-www-form-urlencoded")
+
+        with ThreadPoolExecutor(max_workers=copies) as pool:
+            self.last_replies = list(pool.map(post, range(copies)))
+        return self.last_replies[0]
 
     def _post(
         self,

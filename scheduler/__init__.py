@@ -8,10 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import delete
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.intros import expire_requests
-from bot.models import ProcessedEvent
+from bot.models import IdempotencyKey, ProcessedEvent
 from bot.reframe import queue_digests
 from scheduler.delivery import Deliverer
 
@@ -20,10 +22,13 @@ EVENT_MEMORY = timedelta(days=7)
 
 
 def forget_old_events(sessions: sessionmaker[Session], now: datetime) -> None:
-    """Slack retries within minutes; a week of event ids is plenty to dedupe against."""
+    """Slack retries within minutes; a week of event ids and submission keys is plenty."""
     with sessions.begin() as session:
         session.execute(
             delete(ProcessedEvent).where(ProcessedEvent.received_at < now - EVENT_MEMORY)
+        )
+        session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.created_at < now - EVENT_MEMORY)
         )
 
 
@@ -41,6 +46,21 @@ def housekeeping(sessions: sessionmaker[Session], now: datetime) -> None:
         expired = expire_requests(session, now)
     if expired:
         logger.info("expired %s unanswered mentor requests", expired)
+
+
+def while_database_answers(job: Callable[[], object]) -> None:
+    """Run one tick of a job; a database that does not answer costs this tick only.
+
+    The engine's timeouts end the wait, the next tick tries again, and a warning line says so
+    instead of a traceback every few seconds for as long as the outage lasts.
+    """
+    try:
+        job()
+    except (OperationalError, SQLAlchemyTimeoutError) as error:
+        logger.warning(
+            "the database did not answer, trying again next tick: %s",
+            getattr(error, "orig", None) or error,
+        )
 
 
 def start_scheduler(
@@ -66,7 +86,7 @@ def start_scheduler(
 
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
-        deliverer.run_due,
+        lambda: while_database_answers(deliverer.run_due),
         "interval",
         seconds=deliverer.settings.delivery_tick_seconds,
         id="deliver",
@@ -75,7 +95,7 @@ def start_scheduler(
         next_run_time=datetime.now(UTC),
     )
     scheduler.add_job(
-        lambda: housekeeping(sessions, clock()),
+        lambda: while_database_answers(lambda: housekeeping(sessions, clock())),
         "interval",
         minutes=1,
         id="housekeeping",

@@ -66,8 +66,12 @@ def shown(seen):
     return seen.text + json.dumps(seen.blocks)
 
 
-def ask(bot, seeker, mentor_user, note="I loved your talk on storytelling; I want to learn it."):
-    """From the seeker's latest results, ask this mentor for an intro with a note."""
+def ask(
+    bot, seeker, mentor_user, note="I loved your talk on storytelling; I want to learn it.", **kw
+):
+    """From the seeker's latest results, ask this mentor for an intro with a note.
+
+    `kw` goes to the driver's submit (copies=2: the same submission twice at once)."""
     member_id = member(bot, mentor_user).id
     value = next(
         b["accessory"]["value"]
@@ -77,7 +81,7 @@ def ask(bot, seeker, mentor_user, note="I loved your talk on storytelling; I wan
         and json.loads(b["accessory"]["value"])["m"] == member_id
     )
     bot.driver.click(seeker, action_id=ids.ASK_INTRO_ACTION, value=value)
-    return bot.driver.submit(seeker, {ids.INTRO_NOTE_ACTION: note})
+    return bot.driver.submit(seeker, {ids.INTRO_NOTE_ACTION: note}, **kw)
 
 
 def member(bot, user):

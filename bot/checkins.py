@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from bot import ids, messages
 from bot.errors import InvalidInput, MentorCoachError
 from bot.meetings import meeting_for, partner_of, tell_pair
-from bot.members import member_for
+from bot.members import find_member, member_for
 from bot.models import (
     Advice,
     AdviceOutcome,
@@ -25,10 +25,12 @@ from bot.models import (
     PairingStatus,
 )
 from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue
+from bot.partners import blocked_between
 from bot.settings import Settings
 from bot.wishes import fulfil_wishes
 
 NOTE_LIMIT = 1000
+THANKS_EVERY = timedelta(days=1)  # per pair, for `/mentor thanks` outside a session
 ADVICE_LIMIT = 300
 MISSES_BEFORE_ASKING = 2
 
@@ -181,6 +183,41 @@ def validate_note(raw: str | None, block_id: str) -> str:
     return text
 
 
+def check_thanks(
+    session: Session,
+    team_id: str,
+    user_id: str,
+    to_user_id: str,
+    now: datetime,
+    *,
+    once_a_day: bool = True,
+) -> None:
+    """Refuse a thank-you that must not go: to yourself, across a block, or a second one today."""
+    if to_user_id == user_id:
+        raise CheckInProblem("Thanking yourself is healthy, but I can't deliver it.")
+    sender = find_member(session, team_id, user_id)
+    recipient = find_member(session, team_id, to_user_id)
+    if sender is None or recipient is None:
+        return  # nobody can have blocked or been thanked by someone new to the bot
+    if blocked_between(session, sender.id, recipient.id):
+        # Never say who blocked whom.
+        raise CheckInProblem("Sorry, I can't pass notes between you two.")
+    if once_a_day and session.scalar(
+        select(func.count())
+        .select_from(GratitudeNote)
+        .where(
+            GratitudeNote.from_member_id == sender.id,
+            GratitudeNote.to_member_id == recipient.id,
+            GratitudeNote.meeting_id.is_(None),
+            GratitudeNote.created_at > now - THANKS_EVERY,
+        )
+    ):
+        raise CheckInProblem(
+            f"You already thanked <@{to_user_id}> today, and one note a day keeps each one "
+            "special. Save this one for tomorrow?"
+        )
+
+
 def send_thanks(
     session: Session,
     team_id: str,
@@ -192,8 +229,7 @@ def send_thanks(
 ) -> GratitudeNote:
     """A written thank-you, delivered by DM; from a session's check-in or `/mentor thanks`."""
     text = validate_note(raw, ids.THANKS_BLOCK)
-    if to_user_id == user_id:
-        raise CheckInProblem("Thanking yourself is healthy, but I can't deliver it.")
+    check_thanks(session, team_id, user_id, to_user_id, now, once_a_day=meeting_id is None)
     sender = member_for(session, team_id, user_id, now)
     recipient = member_for(session, team_id, to_user_id, now)
     note = GratitudeNote(
@@ -216,6 +252,7 @@ def send_thanks(
         member_id=recipient.id,
         subject=("thanks", note.id),
         urgent=True,
+        actor_id=sender.id,
     )
     return note
 
@@ -250,6 +287,7 @@ def leave_note(
         member_id=answer.partner.id,
         subject=("mentor_note", note.id),
         urgent=True,
+        actor_id=answer.actor.id,
     )
     return note
 

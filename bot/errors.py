@@ -11,3 +11,11 @@ class InvalidInput(MentorCoachError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(errors.values()))
         self.errors = errors
+
+
+class AlreadyDone(MentorCoachError):
+    """The same submission arrived again (a double click, a retried request); it was done once."""
+
+
+class NotAPerson(MentorCoachError):
+    """A mention that is not someone we can act on: unknown here, an app, or deactivated."""

@@ -135,6 +135,10 @@ def request_intro(
             now=now,
             member_id=mentor.id,
             subject=subject,
+            # One notice is enough: the reminder to someone who has left would only repeat it.
+            actor_id=mentee.id if kind == "intro_request" else None,
+            # Useless once the request expires: the daily limit never holds them past that.
+            deadline_at=request.expires_at,
         )
     return request
 
@@ -213,7 +217,9 @@ def accept_request(
     cancel_pending(session, "request", request.id, "accepted", kinds=["request_reminder"])
     session.flush()
     key = f"introduction:{pairing.id}"
-    tell_pair(session, pairing, "introduction", ("pairing", pairing.id), key, now)
+    tell_pair(
+        session, pairing, "introduction", ("pairing", pairing.id), key, now, actor_id=mentor.id
+    )
     return Accepted(request, pairing)
 
 

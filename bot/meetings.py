@@ -34,6 +34,8 @@ HORIZON = timedelta(days=183)
 WORKDAY = (time(8), time(18))
 TOPIC_LIMIT = 200
 ITEM_LIMIT = 500
+ITEMS_PER_FORM = 30
+LAST_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the end of datetime
 
 
 class MeetingProblem(MentorCoachError):
@@ -150,9 +152,9 @@ def only_pairing(session: Session, team_id: str, user_id: str, now: datetime) ->
 def validate_plan(form: MeetingForm, partner: Member, now: datetime, *, series: bool) -> Plan:
     """Check every field; an out-of-hours time for the partner needs a second confirmation."""
     errors: dict[str, str] = {}
-    starts_at = (
-        datetime.fromtimestamp(form.starts_at, UTC) if isinstance(form.starts_at, int) else None
-    )
+    # A forged timestamp past year 9999 would overflow datetime; it reads as no time at all.
+    valid_time = isinstance(form.starts_at, int) and 0 < form.starts_at < LAST_TIMESTAMP
+    starts_at = datetime.fromtimestamp(form.starts_at, UTC) if valid_time else None
     if starts_at is None:
         errors[ids.WHEN_BLOCK] = "Pick a date and time."
     elif starts_at <= now:
@@ -227,7 +229,7 @@ def schedule_meeting(
     session.flush()
     for meeting in meetings:
         _queue_preparation(session, pairing, meeting, settings, now)
-    _tell_pair_about(session, pairing, meetings[0], "meeting_booked", now)
+    _tell_pair_about(session, pairing, meetings[0], "meeting_booked", now, actor_id=actor.id)
     return meetings
 
 
@@ -246,6 +248,7 @@ def _queue_preparation(
             member_id=person.id,
             subject=subject,
             urgent=True,
+            deadline_at=meeting.starts_at,
         )
     for person in (pairing.mentor, pairing.mentee):
         enqueue(
@@ -268,6 +271,7 @@ def _queue_preparation(
         now,
         due_at=due,
         solicited=False,
+        deadline_at=meeting.starts_at,
     )
 
 
@@ -292,8 +296,11 @@ def tell_pair(
     *,
     due_at: datetime | None = None,
     solicited: bool = True,
+    actor_id: int | None = None,
+    deadline_at: datetime | None = None,
 ) -> None:
-    """A message to the pair's group DM; it waits until neither of them is in quiet hours."""
+    """A message to the pair's group DM; it waits until neither of them is in quiet hours,
+    but never past `deadline_at` nor more than a day (see outbox._when_all_awake)."""
     enqueue(
         session,
         workspace_id=pairing.workspace_id,
@@ -305,14 +312,32 @@ def tell_pair(
         subject=subject,
         urgent=True,
         solicited=solicited,
+        actor_id=actor_id,
+        deadline_at=deadline_at,
     )
 
 
 def _tell_pair_about(
-    session: Session, pairing: Pairing, meeting: Meeting, kind: str, now: datetime
+    session: Session,
+    pairing: Pairing,
+    meeting: Meeting,
+    kind: str,
+    now: datetime,
+    actor_id: int | None = None,
 ) -> None:
     key = f"{kind}:{meeting.id}:{now.timestamp()}"
-    tell_pair(session, pairing, kind, ("meeting", meeting.id), key, now)
+    # News about a session must land before it starts, whoever is asleep.
+    deadline = meeting.starts_at if meeting.starts_at > now else None
+    tell_pair(
+        session,
+        pairing,
+        kind,
+        ("meeting", meeting.id),
+        key,
+        now,
+        actor_id=actor_id,
+        deadline_at=deadline,
+    )
 
 
 def meeting_for(
@@ -359,6 +384,7 @@ def reschedule_meeting(
         meeting.id,
         lambda row: _due(row.kind, meeting.starts_at, settings, now, meeting.duration_minutes),
         kinds=["prep_prompt", "agenda", "checkin"],
+        deadline_at=meeting.starts_at,
     )
     _tell_pair_about(session, meeting.pairing, meeting, "meeting_moved", now)
     return meeting
@@ -402,6 +428,13 @@ def add_agenda_items(
     if any(len(item) > ITEM_LIMIT for item in items):
         raise InvalidInput(
             {ids.AGENDA_ITEMS_BLOCK: f"Keep each line under {ITEM_LIMIT} characters."}
+        )
+    if len(items) > ITEMS_PER_FORM:
+        raise InvalidInput(
+            {
+                ids.AGENDA_ITEMS_BLOCK: f"That's a lot for one session! Pick the {ITEMS_PER_FORM} "
+                f"that matter most (you wrote {len(items)})."
+            }
         )
     author = member_for(session, team_id, user_id, now)
     session.add_all(

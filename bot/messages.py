@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from bot import ids
+from bot.block_limits import BUTTON_TEXT, TEXT_BUDGET, fit_lines, sections, shorten
 from bot.matching import describe_offset
 from bot.models import (
     Advice,
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from bot.finding import FindResult
 
 Message = dict[str, Any]
+# A prep note's parts share one message: what to know about the partner, then last time's lists.
+PREP_ABOUT_BUDGET = 4000
+PREP_LIST_BUDGET = 2000
 
 # (usage, what it does) for every subcommand that exists; the guide and the router share it.
 SUBCOMMANDS: list[tuple[str, str]] = [
@@ -112,6 +116,15 @@ def build_dm_reply() -> Message:
     return {"text": text, "blocks": [section(text)]}
 
 
+def build_dm_without_words() -> Message:
+    """A DM with nothing to read in it: a file alone, or only invisible characters."""
+    text = (
+        "I can only read words, so that message passed me by. Write it out in a line or two "
+        "and I'll take it from there."
+    )
+    return {"text": text, "blocks": [section(text)]}
+
+
 def profile_summary(member: Member) -> str:
     roles = [
         role for role, on in (("a mentee", member.is_mentee), ("a mentor", member.is_mentor)) if on
@@ -137,7 +150,7 @@ def build_profile_saved(member: Member) -> Message:
         "replace_original": False,
         "text": f"Profile saved. {summary}",
         "blocks": [
-            section(f"{head}\n{summary}"),
+            *sections(f"{head}\n{summary}"),
             {"type": "actions", "elements": [button("Edit profile", ids.OPEN_PROFILE_ACTION)]},
         ],
     }
@@ -152,7 +165,7 @@ def build_error_reply() -> Message:
 
 
 def _short(text: str, limit: int = 280) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return shorten(text, limit)
 
 
 def one_line(text: str, limit: int = 120) -> str:
@@ -284,7 +297,7 @@ def _mentee_card(request: MentorRequest) -> list[dict[str, Any]]:
         lines.append(f"*Wants to learn:* {', '.join(escape(t) for t in sought)}")
     if mentee.background:
         lines.append(f"*Background:* {escape(_short(mentee.background))}")
-    return [section("\n".join(lines))]
+    return sections("\n".join(lines))
 
 
 def _answer_buttons(request: MentorRequest) -> dict[str, Any]:
@@ -339,7 +352,7 @@ def build_request_declined(request: MentorRequest) -> Message:
     )
     blocks = [section(text)]
     if request.decline_reason:
-        blocks.append(section(f"They added:\n{quote(request.decline_reason)}"))
+        blocks.extend(sections(f"They added:\n{quote(request.decline_reason)}"))
     blocks.append(section("Other mentors offer the same topics. Want to see who?"))
     blocks.append(_next_match_button(request))
     return {"text": f"{request.mentor.name} can't take you on right now.", "blocks": blocks}
@@ -380,7 +393,8 @@ def build_introduction(pairing: Pairing) -> Message:
         about_mentor = " ".join(t for t in (mentor.background, mentor.experience) if t)
         lines.append(f"*{escape(mentor.name)}'s background*\n{quote(_short(about_mentor, 600))}")
     blocks = [section(head), section(prepare)]
-    blocks.extend(section(line) for line in lines)
+    for line in lines:
+        blocks.extend(sections(line))
     blocks.append(
         actions(
             button(
@@ -491,14 +505,16 @@ def build_prep_prompt(meeting: Meeting, reader: Member, previous: Meeting | None
     )
     if meeting.topic:
         head += f"\n*Topic:* {escape(meeting.topic)}"
-    blocks = [section(head), section("\n".join(_about(partner, mentor=partner is pairing.mentor)))]
+    about = "\n".join(_about(partner, mentor=partner is pairing.mentor))
+    blocks = [section(head), *sections(about, budget=PREP_ABOUT_BUDGET)]
     if previous is not None and previous.agenda:
-        covered = "\n".join(f"• {escape(_short(item.text, 200))}" for item in previous.agenda[:8])
-        blocks.append(section(f"*Last time you planned to cover:*\n{covered}"))
+        recap = [_short(item.text, 200) for item in previous.agenda]
+        covered = _listed(recap, PREP_LIST_BUDGET, most=8)
+        blocks.extend(sections(f"*Last time you planned to cover:*\n{covered}"))
     if previous is not None and previous.advice:
-        applying = "\n".join(f"• {escape(_short(a.text, 200))}" for a in previous.advice[:8])
+        applying = _listed([_short(a.text, 200) for a in previous.advice], PREP_LIST_BUDGET, most=8)
         who = "you" if reader.id == pairing.mentee_id else escape(pairing.mentee.name)
-        blocks.append(section(f"*Advice {who} chose to apply after last time:*\n{applying}"))
+        blocks.extend(sections(f"*Advice {who} chose to apply after last time:*\n{applying}"))
     ask = (
         "*What do you want to cover?* Reply here with your questions or topics, one per "
         "message. I'll share the combined agenda with you both before the session."
@@ -519,11 +535,11 @@ def build_agenda(meeting: Meeting, starters: list[str]) -> Message:
     head = f":clipboard: *Agenda for your session* {_when(meeting)}"
     blocks = [section(head)]
     if meeting.agenda:
-        for person in (pairing.mentee, pairing.mentor):
-            items = [item for item in meeting.agenda if item.author_id == person.id]
-            if items:
-                listed = "\n".join(f"• {escape(_short(i.text, 500))}" for i in items[:20])
-                blocks.append(section(f"*From {escape(person.name)}:*\n{listed}"))
+        authors = [p for p in (pairing.mentee, pairing.mentor) if _items_by(meeting, p)]
+        for person in authors:
+            # The pair share one message, so each person's list gets an equal part of it.
+            listed = _listed(_items_by(meeting, person), TEXT_BUDGET // len(authors) - 200)
+            blocks.extend(sections(f"*From {escape(person.name)}:*\n{listed}"))
         text = f"Agenda for your session: {len(meeting.agenda)} item(s)."
     else:
         listed = "\n".join(f"• {escape(q)}" for q in starters)
@@ -536,6 +552,15 @@ def build_agenda(meeting: Meeting, starters: list[str]) -> Message:
         text = "Your session is coming up; here are three questions to start with."
     blocks.append(context("Enjoy the session. I'll check in afterwards."))
     return {"text": text, "blocks": blocks}
+
+
+def _items_by(meeting: Meeting, person: Member) -> list[str]:
+    return [item.text for item in meeting.agenda if item.author_id == person.id]
+
+
+def _listed(items: list[str], budget: int, most: int | None = None) -> str:
+    """Typed items as an escaped bullet list that fits `budget`, saying how many did not."""
+    return "\n".join(fit_lines([f"• {escape(item)}" for item in items], budget, max_lines=most))
 
 
 def build_agenda_added(
@@ -588,11 +613,12 @@ def build_checkin_held(meeting: Meeting, partner: Member, is_mentee: bool) -> Me
         )
         buttons = [
             button("What will I apply?", ids.OPEN_ADVICE_ACTION, value, style="primary"),
-            button(f"Thank {partner.name}"[:75], ids.THANKS_ACTION, value),
+            button(shorten(f"Thank {partner.name}", BUTTON_TEXT), ids.THANKS_ACTION, value),
         ]
     else:
         text = f"Thanks for giving your time. Anything to pass on to {escape(partner.name)}?"
-        buttons = [button(f"Leave a note for {partner.name}"[:75], ids.MENTOR_NOTE_ACTION, value)]
+        label = shorten(f"Leave a note for {partner.name}", BUTTON_TEXT)
+        buttons = [button(label, ids.MENTOR_NOTE_ACTION, value)]
     buttons.append(
         button("Schedule the next session", ids.SCHEDULE_SESSION_ACTION, str(meeting.pairing_id))
     )
@@ -627,12 +653,12 @@ def build_advice_saved(count: int, partner: Member) -> Message:
 
 
 def build_followup(meeting: Meeting, advice: list[Advice]) -> Message:
-    listed = "\n".join(f"• {escape(a.text)}" for a in advice)
+    listed = _listed([a.text for a in advice], TEXT_BUDGET - 200)
     value = str(meeting.id)
     return {
         "text": "How did applying the advice go?",
         "blocks": [
-            section(f"A week ago you planned to apply:\n{listed}\n*How did it go?*"),
+            *sections(f"A week ago you planned to apply:\n{listed}\n*How did it go?*"),
             actions(
                 button("It worked", ids.FOLLOWUP_WORKED_ACTION, value, style="primary"),
                 button("Still working on it", ids.FOLLOWUP_WORKING_ACTION, value),
@@ -668,7 +694,7 @@ def build_thanks(note: GratitudeNote) -> Message:
     head = f":sparkles: *<@{note.sender.slack_user_id}> sent you a thank-you note:*"
     return {
         "text": f"{note.sender.name} sent you a thank-you note.",
-        "blocks": [section(f"{head}\n{quote(note.text)}")],
+        "blocks": sections(f"{head}\n{quote(note.text)}"),
     }
 
 
@@ -676,7 +702,7 @@ def build_mentor_note(note: MentorNote, author: Member) -> Message:
     head = f":speech_balloon: *A note from your mentor <@{author.slack_user_id}>:*"
     return {
         "text": f"A note from your mentor {author.name}.",
-        "blocks": [section(f"{head}\n{quote(note.text)}")],
+        "blocks": sections(f"{head}\n{quote(note.text)}"),
     }
 
 
@@ -717,7 +743,7 @@ def build_success_to_mentor(success: Success) -> Message:
     )
     return {
         "text": f"{success.author.name} had a win and credits you.",
-        "blocks": [section(f"{head}\n{quote(success.text)}"), context(post)],
+        "blocks": [*sections(f"{head}\n{quote(success.text)}"), context(post)],
     }
 
 
@@ -730,7 +756,7 @@ def build_success_post(success: Success) -> Message:
     return {
         "text": f"A win from {success.author.name}, with thanks to {success.mentor.name}.",
         "blocks": [
-            section(f"{head}\n{quote(success.text)}"),
+            *sections(f"{head}\n{quote(success.text)}"),
             context(
                 "Mentoring works. `/mentor find` to get a mentor, `/mentor profile` to become one."
             ),
@@ -754,6 +780,40 @@ def build_success_post_failed(success: Success, reason: str) -> Message:
         f"I couldn't post your success in the channel: {reason}. It's saved, and "
         f"{escape(success.mentor.name)} has it."
     )
+    return {"text": text, "blocks": [section(text)]}
+
+
+# What the person did that could not reach someone, and a next step, by outbox kind.
+_UNDELIVERED = {
+    "intro_request": (
+        "your request for an intro",
+        "`/mentor find` shows other mentors who offer what you're after.",
+    ),
+    "thanks": ("your thank-you note", "It's saved; a word in person would do it too."),
+    "mentor_note": ("your note", "It's saved, if you'd like to pass it on another way."),
+    "success_to_mentor": ("your success", "It's saved; `/mentor success` can share it again."),
+    "meeting_booked": (
+        "the session you booked",
+        "The session is still in your calendar here; check with them before you meet.",
+    ),
+    "introduction": ("your introduction", "`/mentor mentees` shows who you're mentoring."),
+}
+_ACCOUNT_GONE = frozenset({"account_inactive", "user_not_found", "user_disabled"})
+
+
+def build_delivery_failed(kind: str, recipient: str | None, error: str) -> Message:
+    """Tell the person whose action caused a message that it can never arrive, and why."""
+    what, next_step = _UNDELIVERED.get(kind, ("a message about what you did", ""))
+    if error in _ACCOUNT_GONE:
+        why = "their Slack account is no longer active"
+    elif error == "is_archived":
+        why = "the conversation has been archived"
+    elif error in {"channel_not_found", "not_in_channel"}:
+        why = "I can't reach that conversation any more"
+    else:
+        why = f"Slack kept refusing it ({escape(error) or 'no reason given'})"
+    who = escape(recipient) if recipient else "They"
+    text = f"{who} couldn't get {what}: {why}. {next_step}".strip()
     return {"text": text, "blocks": [section(text)]}
 
 

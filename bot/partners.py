@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.database import insert_or_ignore
 from bot.errors import MentorCoachError
-from bot.members import member_for
+from bot.members import find_member, member_for
 from bot.models import (
     Block,
     Meeting,
@@ -66,12 +66,29 @@ def block(session: Session, team_id: str, user_id: str, target_user_id: str, now
     return added
 
 
+def blocked_between(session: Session, member_id: int, other_id: int) -> bool:
+    """True when either of the two has blocked the other."""
+    return (
+        session.scalar(
+            select(Block.blocker_id).where(
+                or_(
+                    and_(Block.blocker_id == member_id, Block.blocked_id == other_id),
+                    and_(Block.blocker_id == other_id, Block.blocked_id == member_id),
+                )
+            )
+        )
+        is not None
+    )
+
+
 def unblock(
     session: Session, team_id: str, user_id: str, target_user_id: str, now: datetime
 ) -> bool:
     """Remove your block on someone; False when there was none."""
     me = member_for(session, team_id, user_id, now)
-    them = member_for(session, team_id, target_user_id, now)
+    them = find_member(session, team_id, target_user_id)
+    if them is None:  # never blocked, and no reason to remember them now
+        return False
     result = session.execute(
         delete(Block).where(Block.blocker_id == me.id, Block.blocked_id == them.id),
         execution_options={"preserve_rowcount": True},

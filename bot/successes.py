@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot import ids, messages
@@ -93,6 +93,7 @@ def share_success(
         member_id=mentor.id,
         subject=("success", success.id),
         urgent=True,
+        actor_id=author.id,
     )
     note = None
     if settings.success_channel is None:
@@ -109,6 +110,7 @@ def share_success(
             channel_id=settings.success_channel,
             subject=("success", success.id),
             urgent=True,
+            actor_id=author.id,
         )
     from bot.reframe import invite_after_success
 
@@ -125,11 +127,16 @@ def remove_success(
         raise SuccessProblem("I can't find that post any more.")
     if success.author.slack_user_id != user_id:
         raise SuccessProblem("Only the person who shared this success can remove it.")
-    if success.deleted_at is None:
-        success.deleted_at = now
-        cancel_pending(
-            session, "success", success.id, "removed by its author", kinds=["success_post"]
-        )
+    # Conditional, so of two removals arriving together (a double click) one takes it down.
+    removed = session.execute(
+        update(Success)
+        .where(Success.id == success.id, Success.deleted_at.is_(None))
+        .values(deleted_at=now),
+        execution_options={"preserve_rowcount": True, "synchronize_session": False},
+    )
+    if removed.rowcount != 1:  # type: ignore[attr-defined]
+        return None  # already removed: its channel post is gone or was never sent
+    cancel_pending(session, "success", success.id, "removed by its author", kinds=["success_post"])
     posted = session.execute(
         select(OutboxMessage.sent_channel_id, OutboxMessage.sent_ts).where(
             OutboxMessage.subject_type == "success",
@@ -171,28 +178,6 @@ def _renderer(build: Callable[[Success], messages.Message], *, public: bool) -> 
     return render
 
 
-def tell_author_post_failed(
-    session: Session, row: OutboxMessage, error: str, now: datetime
-) -> None:
-    """The channel refused the post: the author hears why; the mentor already has it."""
-    success = session.get(Success, row.subject_id)
-    if success is None:
-        return
-    success.share_publicly = False
-    enqueue(
-        session,
-        workspace_id=success.workspace_id,
-        kind="success_post_failed",
-        dedupe_key=f"success_post_failed:{success.id}",
-        due_at=now,
-        now=now,
-        member_id=success.author_id,
-        subject=("success", success.id),
-        urgent=True,
-        solicited=True,
-    )
-
-
 _REASONS = {
     "not_in_channel": "I'm not in the success channel yet (an admin can add me with /invite)",
     "channel_not_found": "the success channel doesn't exist, or I can't see it",
@@ -200,34 +185,18 @@ _REASONS = {
 }
 
 
-def render_post_failed(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    successes = _successes(session, rows)
-    failures = dict(
-        session.execute(
-            select(OutboxMessage.subject_id, OutboxMessage.last_error).where(
-                OutboxMessage.kind == "success_post",
-                OutboxMessage.subject_id.in_({row.subject_id for row in rows}),
-            )
-        ).all()
-    )
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        success = successes.get(row.subject_id or 0)
-        if success is None or success.mentor is None:
-            rendered[row.id] = Skip("the success is gone")
-            continue
-        error = failures.get(success.id) or ""
-        reason = _REASONS.get(error, f"Slack answered {error or 'with an error'}")
-        message = messages.build_success_post_failed(success, reason)
-        rendered[row.id] = Outgoing.of(message)
-    return rendered
+def notice_post_failed(session: Session, failed: OutboxMessage) -> messages.Message | None:
+    """The channel refused the post: the author hears why; the mentor already has it."""
+    success = session.get(Success, failed.subject_id)
+    if success is None or success.mentor is None:
+        return None
+    error = failed.last_error or ""
+    reason = _REASONS.get(error, f"Slack answered {error or 'with an error'}")
+    return messages.build_success_post_failed(success, reason)
 
 
 RENDERERS = {
     "success_to_mentor": _renderer(messages.build_success_to_mentor, public=False),
     "success_post": _renderer(messages.build_success_post, public=True),
-    "success_post_failed": render_post_failed,
 }
-FAILURE_HOOKS = {"success_post": tell_author_post_failed}
+NOTICE_WRITERS = {"success_post": notice_post_failed}

@@ -34,6 +34,7 @@ from bot.modals import View, build_decline_modal, build_intro_modal
 from bot.models import AdviceOutcome
 from bot.profiles import become_mentor
 from bot.successes import remove_success
+from bot.typed import clean_text, row_id
 from bot.wishes import make_wishes
 from handlers import Deps, Interaction
 from handlers.commands import show_matches
@@ -78,7 +79,7 @@ class Click(Interaction):
     @property
     def id(self) -> int:
         """The id a button carries; anything else (a forged value) is 0, which matches nothing."""
-        return int(self.value) if self.value.isdigit() else 0
+        return row_id(self.value)
 
     @property
     def search(self) -> dict[str, Any]:
@@ -87,7 +88,9 @@ class Click(Interaction):
             value = json.loads(self.value)
         except ValueError:
             return {}
-        return value if isinstance(value, dict) else {}
+        if not isinstance(value, dict):
+            return {}
+        return {k: clean_text(v) if isinstance(v, str) else v for k, v in value.items()}
 
     @property
     def response_url(self) -> str | None:
@@ -172,7 +175,7 @@ def register_find(app: App, deps: Deps) -> None:
 
     @on(app, deps, ids.ASK_INTRO_ACTION)
     def handle_ask_intro(click: Click) -> None:
-        mentor_id = click.search.get("m") if isinstance(click.search.get("m"), int) else 0
+        mentor_id = row_id(click.search.get("m"))
 
         def form(session: Session) -> View:
             mentor = mentor_to_ask(session, click.team_id, mentor_id)

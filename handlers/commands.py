@@ -13,7 +13,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from bot import ids
-from bot.checkins import send_thanks
+from bot.checkins import check_thanks, send_thanks
 from bot.errors import MentorCoachError
 from bot.finding import NeedsGoals, find_mentors
 from bot.meetings import only_pairing, pairing_with
@@ -30,12 +30,14 @@ from bot.modals import build_goals_modal, build_thanks_modal
 from bot.mrkdwn import local_time
 from bot.partners import block, list_partners, unblock
 from bot.profiles import pause, resume
+from bot.typed import clean_text, clean_words, whole_number
 from handlers import Deps
-from handlers.directory import sync_member
+from handlers.directory import check_person, sync_member
 from handlers.forms import open_profile_modal, schedule_view, success_view
 
-# With should_escape on (manifest.yml), Slack sends a mention as <@U123|name>.
-MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+# With should_escape on (manifest.yml), Slack sends a mention as <@U123|name>. Real ids are about
+# 11 characters; a longer one is forged and would not fit our columns.
+MENTION = re.compile(r"^<@([UW][A-Z0-9]{2,30})(?:\|[^>]*)?>$")
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ def register(app: App, deps: Deps) -> None:
     def handle_mentor_command(
         ack: Ack, respond: Respond, command: dict[str, Any], client: WebClient
     ) -> None:
-        word, _, rest = html.unescape(command.get("text", "")).strip().partition(" ")
+        typed = clean_text(html.unescape(command.get("text") or "")).split(None, 1)
+        word, rest = clean_words(typed[0]) if typed else "", typed[1] if len(typed) > 1 else ""
         slash = Slash(
             ack=ack,
             respond=respond,
@@ -148,7 +151,11 @@ def show_matches(
 
 def handle_schedule(slash: Slash) -> None:
     """`/mentor schedule @partner`, or just `/mentor schedule` with a single partner."""
-    mention = MENTION.match(slash.rest)
+    typed = clean_words(slash.rest)
+    mention = MENTION.match(typed)
+    if typed.startswith("<") and not mention:  # a channel, a forged or broken mention
+        slash.reply(build_note(f"Mention your partner, like `{ids.COMMAND} schedule @name`."))
+        return
     try:
         with slash.deps.sessions.begin() as session:
             now = slash.deps.clock()
@@ -179,27 +186,30 @@ def handle_success(slash: Slash) -> None:
 
 def handle_thanks(slash: Slash) -> None:
     """`/mentor thanks @person [note]`: sent at once with a note, or a form to write one."""
-    mention, _, note = slash.rest.partition(" ")
-    target = MENTION.match(mention)
+    mention, *note_or_nothing = slash.rest.split(None, 1) or [""]
+    note = note_or_nothing[0] if note_or_nothing else ""
+    target = MENTION.match(clean_words(mention))
     if not target:
         slash.reply(build_note(f"Mention who to thank, like `{ids.COMMAND} thanks @name`."))
         return
-    if not note.strip():
-        metadata = json.dumps({"to": target.group(1), "r": slash.response_url})
-        slash.ack()
-        slash.client.views_open(
-            trigger_id=slash.trigger_id, view=build_thanks_modal(f"<@{target.group(1)}>", metadata)
-        )
-        return
+    slash.ack()  # users.info is network I/O: answer through response_url after it
+    to, now = target.group(1), slash.deps.clock()
     try:
+        check_person(slash.client, to)
         with slash.deps.sessions.begin() as session:
-            send_thanks(
-                session, slash.team_id, slash.user_id, target.group(1), note, slash.deps.clock()
-            )
+            if not note.strip():
+                check_thanks(session, slash.team_id, slash.user_id, to, now)
+            else:
+                send_thanks(session, slash.team_id, slash.user_id, to, note, now)
     except MentorCoachError as error:
-        slash.reply(build_note(str(error)))
+        slash.respond(**build_note(str(error)))
         return
-    slash.reply(build_note(f"Sent. <@{target.group(1)}> will get your note by DM."))
+    if note.strip():
+        slash.respond(**build_note(f"Sent. <@{to}> will get your note by DM."))
+        return
+    metadata = json.dumps({"to": to, "r": slash.response_url})
+    view = build_thanks_modal(f"<@{to}>", metadata)
+    slash.client.views_open(trigger_id=slash.trigger_id, view=view)
 
 
 def handle_pause(slash: Slash) -> None:
@@ -212,7 +222,8 @@ def handle_pause(slash: Slash) -> None:
                 text = RESUMED if back else "You weren't paused, so nothing changed."
             else:
                 # Anything but a whole number of days reads as 0, which pause() explains.
-                days = int(slash.rest) if slash.rest.isdigit() else 0 if slash.rest else 14
+                typed = clean_words(slash.rest).strip()
+                days = (whole_number(typed) or 0) if typed else 14
                 member = pause(session, slash.team_id, slash.user_id, days, now)
                 text = PAUSED.format(until=local_time(member.paused_until or now, "{date_long}"))
     except MentorCoachError as error:
@@ -235,21 +246,26 @@ def handle_partners(slash: Slash) -> None:
     slash.reply(message)
 
 
-def _blocking(action: Callable[..., bool], done: str, already: str) -> Callable[[Slash], None]:
+def _blocking(
+    action: Callable[..., bool], done: str, already: str, *, verify: bool
+) -> Callable[[Slash], None]:
     def handle(slash: Slash) -> None:
-        mention = MENTION.match(slash.rest)
+        mention = MENTION.match(clean_words(slash.rest))
         if not mention:
             usage = f"Mention one person, like `{ids.COMMAND} {slash.word.lower()} @name`."
             slash.reply(build_note(usage))
             return
+        slash.ack()  # users.info is network I/O: answer through response_url after it
         target = mention.group(1)
         try:
+            if verify:  # a block remembers the person, so they must be real; unblock only forgets
+                check_person(slash.client, target)
             with slash.deps.sessions.begin() as session:
                 changed = action(session, slash.team_id, slash.user_id, target, slash.deps.clock())
         except MentorCoachError as error:
-            slash.reply(build_note(str(error)))
+            slash.respond(**build_note(str(error)))
             return
-        slash.reply(build_note((done if changed else already).format(who=f"<@{target}>")))
+        slash.respond(**build_note((done if changed else already).format(who=f"<@{target}>")))
 
     return handle
 
@@ -259,9 +275,13 @@ handle_block = _blocking(
     "Done: you and {who} won't be matched or get requests from each other. "
     "Undo it with `/mentor unblock`.",
     "{who} was already blocked.",
+    verify=True,
 )
 handle_unblock = _blocking(
-    unblock, "Done: {who} is unblocked.", "You hadn't blocked {who}, so nothing changed."
+    unblock,
+    "Done: {who} is unblocked.",
+    "You hadn't blocked {who}, so nothing changed.",
+    verify=False,
 )
 
 ROUTES: dict[str, Callable[[Slash], None]] = {

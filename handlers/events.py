@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.inbox import first_delivery
 from bot.meetings import Captured, capture_dm, delete_dm_item, edit_dm_item
-from bot.messages import build_agenda_added, build_dm_reply, build_meeting_started
+from bot.messages import (
+    build_agenda_added,
+    build_dm_reply,
+    build_dm_without_words,
+    build_meeting_started,
+)
+from bot.typed import clean_text, is_user_id
 from handlers import Deps
 from handlers.directory import sync_member
 from handlers.home import publish_home
@@ -21,17 +28,28 @@ logger = logging.getLogger(__name__)
 
 
 def register(app: App, deps: Deps) -> None:
-    @app.middleware
-    def skip_retried_events(body: dict[str, Any], next: Callable[[], None]) -> Any:
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id:
-            with deps.sessions.begin() as session:
-                if not first_delivery(session, event_id, deps.clock()):
-                    logger.info("skipping event %s: already handled", event_id)
-                    return BoltResponse(status=200, body="")
-        return next()
+    def once(listener: Callable[..., None]) -> Callable[..., None]:
+        """Slack retries an event it thinks failed: act on each event_id once.
+
+        Checked inside the listener, which Bolt runs after acking events, so a slow or hung
+        database never delays the ack (a late ack is exactly what makes Slack retry).
+        The listener must take `body`.
+        """
+
+        @functools.wraps(listener)
+        def run(**kwargs: Any) -> None:
+            event_id = kwargs["body"].get("event_id")
+            if event_id:
+                with deps.sessions.begin() as session:
+                    if not first_delivery(session, event_id, deps.clock()):
+                        logger.info("skipping event %s: already handled", event_id)
+                        return
+            listener(**kwargs)
+
+        return run
 
     @app.event("app_home_opened")
+    @once
     def handle_app_home_opened(
         event: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
@@ -42,16 +60,18 @@ def register(app: App, deps: Deps) -> None:
         publish_home(client, deps, team_id, user_id)
 
     @app.event({"type": "message", "subtype": None}, matchers=[is_direct_message])
+    @once
     def handle_direct_message(
         event: dict[str, Any], body: dict[str, Any], client: WebClient
     ) -> None:
         channel, ts = event["channel"], event["ts"]
         sync_member(client, deps, body["team_id"], event["user"])
+        text = typed(event)
         with deps.sessions.begin() as session:
             captured = capture_dm(
-                session, body["team_id"], event["user"], channel, ts, typed(event), deps.clock()
+                session, body["team_id"], event["user"], channel, ts, text, deps.clock()
             )
-            reply = agenda_reply(captured)
+            reply = agenda_reply(captured) if text else build_dm_without_words()
         if captured.outcome == "added":
             client.reactions_add(channel=channel, timestamp=ts, name="white_check_mark")
             client.chat_postMessage(channel=channel, thread_ts=ts, **reply)
@@ -59,15 +79,17 @@ def register(app: App, deps: Deps) -> None:
             client.chat_postMessage(channel=channel, **reply)
 
     @app.event({"type": "message", "subtype": "message_changed"}, matchers=[is_im])
-    def handle_dm_edited(event: dict[str, Any]) -> None:
-        message = event.get("message") or {}
+    @once
+    def handle_dm_edited(event: dict[str, Any], body: dict[str, Any]) -> None:
+        message = event.get("message") if isinstance(event.get("message"), dict) else {}
         with deps.sessions.begin() as session:
             edit_dm_item(
                 session, event["channel"], message.get("ts", ""), typed(message), deps.clock()
             )
 
     @app.event({"type": "message", "subtype": "message_deleted"}, matchers=[is_im])
-    def handle_dm_deleted(event: dict[str, Any]) -> None:
+    @once
+    def handle_dm_deleted(event: dict[str, Any], body: dict[str, Any]) -> None:
         with deps.sessions.begin() as session:
             delete_dm_item(session, event["channel"], event.get("deleted_ts", ""))
 
@@ -78,7 +100,8 @@ def register(app: App, deps: Deps) -> None:
 
 def typed(message: dict[str, Any]) -> str:
     """What the person wrote; Slack sends &, < and > as entities, and we escape on the way out."""
-    return html.unescape(message.get("text") or "").strip()
+    text = message.get("text")
+    return clean_text(html.unescape(text)).strip() if isinstance(text, str) else ""
 
 
 def agenda_reply(captured: Captured) -> dict[str, Any]:
@@ -97,4 +120,9 @@ def is_im(event: dict[str, Any]) -> bool:
 
 def is_direct_message(event: dict[str, Any]) -> bool:
     """A person writing in their DM with the bot (Bolt already drops the bot's own messages)."""
-    return event.get("channel_type") == "im" and not event.get("bot_id")
+    return (
+        event.get("channel_type") == "im"
+        and not event.get("bot_id")
+        and is_user_id(event.get("user"))
+        and isinstance(event.get("ts"), str)
+    )

@@ -35,9 +35,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.database import make_engine, make_session_factory
-from bot.settings import ConfigError, Settings, load_settings
-from handlers import Deps, register_all
+from bot.core.database import make_engine, make_session_factory
+from bot.core.settings import ConfigError, Settings, load_settings
+from handlers import register_all
+from handlers.deps import Deps
 
 logger = logging.getLogger("mentor_coach")
 EVENTS_PATH = "/slack/events"
@@ -322,7 +323,7 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
 
 
 def print_outbox(settings: Settings) -> None:
-    from bot.outbox import summary
+    from bot.core.outbox import summary
 
     engine, sessions = open_database(settings)
     with sessions.begin() as session:
@@ -357,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "demo":
         from sandbox.demo import run_demo
 
-        return run_demo()
+        return run_demo(sys.modules[__name__])
 
     from dotenv import find_dotenv, load_dotenv
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, serve_http
-from bot.settings import Settings
+from bot.core.settings import Settings
 from sandbox import FakeSlack, SlackDriver, TrackingExecutor
 from sandbox.clock import ManualClock
 from scheduler import housekeeping

@@ -18,9 +18,9 @@ from typing import Any, Protocol
 
 from sqlalchemy import Engine, insert, select
 
-from bot import ids
-from bot.messages import build_error_reply
-from bot.models import Base, Meeting, MeetingStatus, Member, MentorRequest, Pairing, Success
+from bot.core import ids
+from bot.core.blocks import build_error_reply
+from bot.core.models import Base, Meeting, MeetingStatus, Member, MentorRequest, Pairing, Success
 from sandbox import FakeSlack, SlackDriver
 from sandbox.driver import Reply
 

@@ -53,12 +53,12 @@ from benchmarks.harness import (
     postgres_reachable,
     running_bot,
 )
-from bot.checkins import send_thanks
-from bot.database import make_engine, make_session_factory
-from bot.meetings import Plan, schedule_meeting
-from bot.members import member_for
-from bot.models import OutboxMessage, OutboxStatus, Pairing, PairingStatus
-from bot.settings import Settings
+from bot.core.database import make_engine, make_session_factory
+from bot.core.members import member_for
+from bot.core.models import OutboxMessage, OutboxStatus, Pairing, PairingStatus
+from bot.core.settings import Settings
+from bot.prepare.meetings import Plan, schedule_meeting
+from bot.respect.checkins import send_thanks
 from migrations import upgrade
 from sandbox import FakeSlack
 from sandbox.chaos import Chaos

@@ -30,10 +30,10 @@ from slack_bolt import Ack, App, Respond
 from sqlalchemy import insert, select
 
 import app as wiring
-from bot import ids
-from bot.members import workspace_for
-from bot.models import Member, MemberTopic, OutboxMessage, Pairing, Topic, TopicKind
-from bot.settings import Settings
+from bot.core import ids
+from bot.core.members import workspace_for
+from bot.core.models import Member, MemberTopic, OutboxMessage, Pairing, Topic, TopicKind
+from bot.core.settings import Settings
 from sandbox import FakeSlack, SlackDriver, TrackingExecutor
 from sandbox.clock import ManualClock
 from scheduler.delivery import Deliverer, make_delivery_client
@@ -229,7 +229,7 @@ def run(
 
 def deliver(sessions: Any, settings: Settings, clock: ManualClock, members: int) -> list[float]:
     """Queue one message to each of up to 1,000 members, deliver them, time per message."""
-    from bot.outbox import Outgoing
+    from bot.core.outbox import Outgoing
 
     count = min(1000, members)
     with sessions.begin() as session:

@@ -11,33 +11,41 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import ids
-from bot.checkins import answer_for, continue_pairing, mark_held, mark_missed, record_outcome
-from bot.errors import MentorCoachError
-from bot.finding import wanted_topics
-from bot.intros import accept_request, mentor_to_ask, request_to_answer, withdraw_request
-from bot.meetings import active_pairing, meeting_for
-from bot.members import member_for
-from bot.messages import (
+from bot.core import ids
+from bot.core.blocks import Message, View, build_note
+from bot.core.errors import MentorCoachError
+from bot.core.members import member_for
+from bot.core.models import AdviceOutcome
+from bot.core.typed import clean_text, row_id
+from bot.find.blocks import (
     NO_MENTOR_YET,
-    Message,
-    build_checkin_held,
-    build_checkin_missed,
-    build_continue_answered,
-    build_followup_answered,
-    build_note,
+    build_decline_modal,
+    build_intro_modal,
     build_request_answered,
     build_wish_saved,
     build_withdrawn,
 )
-from bot.modals import View, build_decline_modal, build_intro_modal
-from bot.models import AdviceOutcome
-from bot.profiles import become_mentor
-from bot.successes import remove_success
-from bot.typed import clean_text, row_id
-from bot.wishes import make_wishes
-from handlers import Deps, Interaction
+from bot.find.finding import wanted_topics
+from bot.find.intros import accept_request, mentor_to_ask, request_to_answer, withdraw_request
+from bot.find.profiles import become_mentor
+from bot.find.wishes import make_wishes
+from bot.prepare.meetings import active_pairing, meeting_for
+from bot.respect.blocks import (
+    build_checkin_held,
+    build_checkin_missed,
+    build_continue_answered,
+    build_followup_answered,
+)
+from bot.respect.checkins import (
+    answer_for,
+    continue_pairing,
+    mark_held,
+    mark_missed,
+    record_outcome,
+)
+from bot.respect.successes import remove_success
 from handlers.commands import show_matches
+from handlers.deps import Deps, Interaction
 from handlers.directory import sync_member
 from handlers.forms import (
     advice_view,

@@ -12,26 +12,21 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot import ids
-from bot.checkins import check_thanks, send_thanks
-from bot.errors import MentorCoachError
-from bot.finding import NeedsGoals, find_mentors
-from bot.meetings import only_pairing, pairing_with
-from bot.members import find_member
-from bot.messages import (
-    NO_MENTOR_YET,
-    build_find_results,
-    build_help,
-    build_note,
-    build_partners,
-    build_unknown_subcommand,
-)
-from bot.modals import build_goals_modal, build_thanks_modal
-from bot.mrkdwn import local_time
-from bot.partners import block, list_partners, unblock
-from bot.profiles import pause, resume
-from bot.typed import clean_text, clean_words, whole_number
-from handlers import Deps
+from bot.core import ids
+from bot.core.blocks import build_note
+from bot.core.errors import MentorCoachError
+from bot.core.members import find_member
+from bot.core.mrkdwn import local_time
+from bot.core.typed import clean_text, clean_words, whole_number
+from bot.find.blocks import NO_MENTOR_YET, build_find_results, build_goals_modal, build_partners
+from bot.find.finding import NeedsGoals, find_mentors
+from bot.find.partners import block, list_partners, unblock
+from bot.find.profiles import pause, resume
+from bot.home.blocks import build_help, build_unknown_subcommand
+from bot.prepare.meetings import only_pairing, pairing_with
+from bot.respect.blocks import build_thanks_modal
+from bot.respect.checkins import check_thanks, send_thanks
+from handlers.deps import Deps
 from handlers.directory import check_person, sync_member
 from handlers.forms import open_profile_modal, schedule_view, success_view
 

@@ -7,9 +7,9 @@ import logging
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.errors import NotAPerson
-from bot.members import SlackProfile, needs_sync, record_slack_profile
-from handlers import Deps
+from bot.core.errors import NotAPerson
+from bot.core.members import SlackProfile, needs_sync, record_slack_profile
+from handlers.deps import Deps
 
 logger = logging.getLogger(__name__)
 UNKNOWN_PERSON = (

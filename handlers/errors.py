@@ -14,8 +14,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.webhook import WebhookClient
 
-from bot.messages import build_error_reply
-from handlers import Deps
+from bot.core.blocks import build_error_reply
+from handlers.deps import Deps
 
 logger = logging.getLogger("mentor_coach.errors")
 VERIFIED = "mentor_coach_verified"

@@ -11,16 +11,13 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.inbox import first_delivery
-from bot.meetings import Captured, capture_dm, delete_dm_item, edit_dm_item
-from bot.messages import (
-    build_agenda_added,
-    build_dm_reply,
-    build_dm_without_words,
-    build_meeting_started,
-)
-from bot.typed import clean_text, is_user_id
-from handlers import Deps
+from bot.core.blocks import build_dm_without_words
+from bot.core.inbox import first_delivery
+from bot.core.typed import clean_text, is_user_id
+from bot.home.blocks import build_dm_reply
+from bot.prepare.blocks import build_agenda_added, build_meeting_started
+from bot.prepare.meetings import Captured, capture_dm, delete_dm_item, edit_dm_item
+from handlers.deps import Deps
 from handlers.directory import sync_member
 from handlers.home import publish_home
 

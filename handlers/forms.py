@@ -8,24 +8,22 @@ from datetime import datetime
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot import ids
-from bot.checkins import Answer
-from bot.meetings import default_start, partner_of
-from bot.members import find_member, member_for
-from bot.modals import (
-    View,
+from bot.core import ids
+from bot.core.blocks import View
+from bot.core.members import find_member, member_for
+from bot.core.models import Meeting, Pairing
+from bot.find.blocks import build_profile_modal
+from bot.prepare.blocks import build_agenda_modal, build_cancel_modal, build_schedule_modal
+from bot.prepare.meetings import default_start, partner_of
+from bot.respect.blocks import (
     build_advice_modal,
-    build_agenda_modal,
-    build_cancel_modal,
     build_mentor_note_modal,
-    build_profile_modal,
-    build_schedule_modal,
     build_success_modal,
     build_thanks_modal,
 )
-from bot.models import Meeting, Pairing
-from bot.successes import mentors_of
-from handlers import Deps
+from bot.respect.checkins import Answer
+from bot.respect.successes import mentors_of
+from handlers.deps import Deps
 
 
 def open_profile_modal(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from slack_sdk import WebClient
 
-from bot.home import build_home
-from bot.partners import home_state
-from handlers import Deps
+from bot.home.blocks import build_home
+from bot.home.state import home_state
+from handlers.deps import Deps
 
 
 def publish_home(client: WebClient, deps: Deps, team_id: str, user_id: str) -> None:

@@ -12,13 +12,18 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
-from bot import ids
-from bot.checkins import leave_note, save_advice, send_thanks, thank_mentor
-from bot.errors import AlreadyDone, InvalidInput, MentorCoachError
-from bot.finding import GoalsForm, save_goals
-from bot.inbox import act_once
-from bot.intros import decline_request, request_intro
-from bot.meetings import (
+from bot.core import ids
+from bot.core.blocks import Message, View, build_note
+from bot.core.errors import AlreadyDone, InvalidInput, MentorCoachError
+from bot.core.inbox import act_once
+from bot.core.mrkdwn import local_time
+from bot.core.typed import clean_text, row_id
+from bot.find.blocks import build_profile_saved, build_request_answered, build_request_sent
+from bot.find.finding import GoalsForm, save_goals
+from bot.find.intros import decline_request, request_intro
+from bot.find.profiles import ProfileForm, save_profile, validate_profile
+from bot.prepare.blocks import build_schedule_modal
+from bot.prepare.meetings import (
     MeetingForm,
     NeedsConfirmation,
     active_pairing,
@@ -29,22 +34,11 @@ from bot.meetings import (
     schedule_meeting,
     validate_plan,
 )
-from bot.messages import (
-    Message,
-    build_advice_saved,
-    build_note,
-    build_profile_saved,
-    build_request_answered,
-    build_request_sent,
-    build_success_shared,
-)
-from bot.modals import View, build_schedule_modal
-from bot.mrkdwn import local_time
-from bot.profiles import ProfileForm, save_profile, validate_profile
-from bot.successes import share_success
-from bot.typed import clean_text, row_id
-from handlers import Deps, Interaction
+from bot.respect.blocks import build_advice_saved, build_success_shared
+from bot.respect.checkins import leave_note, save_advice, send_thanks, thank_mentor
+from bot.respect.successes import share_success
 from handlers.commands import show_matches
+from handlers.deps import Deps, Interaction
 from handlers.directory import check_person, sync_member
 from handlers.home import publish_home
 

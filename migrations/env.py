@@ -3,8 +3,8 @@
 from alembic import context
 from sqlalchemy import Connection
 
-from bot.database import make_engine
-from bot.models import Base, UTCDateTime
+from bot.core.database import make_engine
+from bot.core.models import Base, UTCDateTime
 
 config = context.config
 
@@ -31,7 +31,7 @@ def _run(connection: Connection) -> None:
 def _database_url() -> str:
     from dotenv import find_dotenv, load_dotenv
 
-    from bot.settings import load_settings
+    from bot.core.settings import load_settings
 
     load_dotenv(find_dotenv(usecwd=True))
     return load_settings(need_slack=False).database_url

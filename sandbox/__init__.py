@@ -2,7 +2,8 @@
 
 from sandbox.driver import Reply, SlackDriver
 from sandbox.settle import TrackingExecutor
-from sandbox.slack_api import ApiCall, FakeSlack, Seen, TimelineEntry
+from sandbox.slack_api import ApiCall, FakeSlack
+from sandbox.timeline import Seen, TimelineEntry
 from sandbox.transcript import render_timeline, render_view, render_view_or_message
 
 __all__ = [

@@ -7,10 +7,9 @@ import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, TextIO
 
-from bot import ids
-from bot.settings import Settings
 from sandbox.clock import ManualClock
 from sandbox.driver import SlackDriver
 from sandbox.settle import TrackingExecutor
@@ -30,9 +29,11 @@ PEOPLE = [
 ]
 
 
-def run_demo(out: TextIO = sys.stdout) -> int:
-    """Start everything on loopback, play the scenario, print what each person saw."""
-    import app as wiring
+def run_demo(wiring: ModuleType, out: TextIO = sys.stdout) -> int:
+    """Start everything on loopback, play the scenario, print what each person saw.
+
+    `wiring` is app.py, handed in so that the sandbox never imports the app back.
+    """
     from scheduler.delivery import Deliverer, make_delivery_client
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -40,7 +41,7 @@ def run_demo(out: TextIO = sys.stdout) -> int:
         database_url = f"sqlite:///{Path(folder) / 'demo.db'}"
         executor = TrackingExecutor(max_workers=4)
         with FakeSlack(SIGNING_SECRET) as slack:
-            settings = Settings(
+            settings = wiring.Settings(
                 slack_bot_token=slack.bot_token,
                 slack_signing_secret=SIGNING_SECRET,
                 slack_api_url=slack.api_url,
@@ -100,34 +101,40 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.submit(
         amara,
         {
-            ids.PROFILE_ROLES_ACTION: [ids.ROLE_MENTOR],
-            ids.PROFILE_OFFERED_ACTION: "Public speaking, storytelling, career growth",
-            ids.PROFILE_BACKGROUND_ACTION: "Product lead; twelve years from support to "
-            "product, and a regular conference speaker.",
-            ids.PROFILE_EXPERIENCE_ACTION: "Coached thirty first-time conference speakers; "
-            "runs the internal talks series.",
-            ids.PROFILE_CAPACITY_ACTION: "3",
+            "What are you here for?": ["I'd like to mentor others"],
+            "Topics you can help with (mentors)": "Public speaking, storytelling, career growth",
+            "Your background": (
+                "Product lead; twelve years from support to "
+                "product, and a regular conference speaker."
+            ),
+            "Experience worth sharing": (
+                "Coached thirty first-time conference speakers; runs the internal talks series."
+            ),
+            "How many mentees can you take at once? (mentors)": "3",
         },
     )
     driver.command(lucia, "profile")
     driver.submit(
         lucia,
         {
-            ids.PROFILE_ROLES_ACTION: [ids.ROLE_MENTOR],
-            ids.PROFILE_OFFERED_ACTION: "Presentations, design critique",
-            ids.PROFILE_BACKGROUND_ACTION: "Design lead in São Paulo; teaches a workshop on "
-            "presenting design work.",
-            ids.PROFILE_CAPACITY_ACTION: "2",
+            "What are you here for?": ["I'd like to mentor others"],
+            "Topics you can help with (mentors)": "Presentations, design critique",
+            "Your background": (
+                "Design lead in São Paulo; teaches a workshop on presenting design work."
+            ),
+            "How many mentees can you take at once? (mentors)": "2",
         },
     )
 
     driver.command(kenji, "find public speaking")
-    driver.submit(kenji, {ids.GOALS_ACTION: ""})
+    driver.submit(kenji, {"What do you want to learn or get better at, and why?": ""})
     driver.submit(
         kenji,
         {
-            ids.GOALS_ACTION: "Give my first conference talk next spring without freezing up, "
-            "and tell the story of our migration so people remember it.",
+            "What do you want to learn or get better at, and why?": (
+                "Give my first conference talk next spring without freezing up, "
+                "and tell the story of our migration so people remember it."
+            ),
         },
     )
     # Kenji asks the mentor ranked first.
@@ -137,9 +144,11 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.submit(
         kenji,
         {
-            ids.INTRO_NOTE_ACTION: "Your talk on the support-to-product journey stuck with me. "
-            "I'm giving my first conference talk in April and would love help with the story "
-            "and with nerves.",
+            "Your note": (
+                "Your talk on the support-to-product journey stuck with me. "
+                "I'm giving my first conference talk in April and would love help with the story "
+                "and with nerves."
+            ),
         },
     )
     story.tick()
@@ -154,8 +163,8 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.submit(
         kenji,
         {
-            ids.WHEN_ACTION: int(session_at.timestamp()),
-            ids.MEETING_TOPIC_ACTION: "The story of my talk",
+            "When": int(session_at.timestamp()),
+            "Topic (optional)": "The story of my talk",
         },
     )
     story.tick()
@@ -170,23 +179,27 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.submit(
         kenji,
         {
-            ids.ADVICE_ACTION: "Open with the migration story, not the architecture diagram\n"
-            "Practise the first minute out loud every day",
+            "What advice from * will you put into practice?": (
+                "Open with the migration story, not the architecture diagram\n"
+                "Practise the first minute out loud every day"
+            ),
         },
     )
     driver.click(kenji, text="Thank Amara")
     driver.submit(
         kenji,
         {
-            ids.THANKS_ACTION_ID: "Thank you for today. The idea of opening with the "
-            "story instead of the diagram changed how I see the whole talk."
+            "Your note to *": (
+                "Thank you for today. The idea of opening with the "
+                "story instead of the diagram changed how I see the whole talk."
+            )
         },
     )
     driver.click(amara, text="Yes")
     driver.click(amara, text="Leave a note for Kenji")
     driver.submit(
         amara,
-        {ids.MENTOR_NOTE_ACTION_ID: "Record yourself once this week and watch it back."},
+        {"Your note or follow-up for *": "Record yourself once this week and watch it back."},
     )
     story.tick()
 
@@ -197,9 +210,11 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.submit(
         kenji,
         {
-            ids.SUCCESS_TEXT_ACTION: "I gave a trial run of my talk to the team and nobody "
-            "looked at their phone. The story opening worked!",
-            ids.SUCCESS_SCOPE_ACTION: "public",
+            "What happened?": (
+                "I gave a trial run of my talk to the team and nobody "
+                "looked at their phone. The story opening worked!"
+            ),
+            "Who should hear about it?": "public",
         },
     )
     story.tick()
@@ -210,8 +225,8 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.submit(
         kenji,
         {
-            ids.PROFILE_BACKGROUND_ACTION: "Backend engineer; gave my first talk this spring.",
-            ids.PROFILE_CAPACITY_ACTION: "1",
+            "Your background": "Backend engineer; gave my first talk this spring.",
+            "How many mentees can you take at once? (mentors)": "1",
         },
     )
 

@@ -20,7 +20,8 @@ from urllib.parse import urlencode
 
 from sandbox.block_kit import Control, buttons
 from sandbox.forms import fill_state, unsubmittable
-from sandbox.slack_api import FakeSlack, Seen
+from sandbox.slack_api import FakeSlack
+from sandbox.timeline import Seen
 
 ACK_TIMEOUT_SECONDS = 3.0
 MODAL_TROUBLE = "We had some trouble connecting. Try again?"

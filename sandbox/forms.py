@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from fnmatch import fnmatchcase
 from typing import Any
 
 from sandbox.block_kit import (
@@ -21,13 +22,17 @@ from sandbox.block_kit import (
 def fill_state(
     blocks: list[dict], values: Mapping[str, Any], current: Mapping[str, Any]
 ) -> dict[str, dict[str, dict]]:
-    """state.values for the blocks: entered `values` (keyed by action_id or block_id) win,
+    """state.values for the blocks: entered `values` (keyed by the label a person reads, with
+    * for a name in it, or by action_id or block_id) win,
     then what the person already entered (`current`), then each element's initial value."""
     remaining = dict(values)
     state: dict[str, dict[str, dict]] = {}
     for control in stateful_controls(blocks):
         block_id, action_id = control.block_id, control.action_id
-        key = action_id if action_id in remaining else block_id if block_id in remaining else None
+        label = field_label(control)
+        key = next((k for k in (label, action_id, block_id) if k in remaining), None)
+        if key is None and label is not None:  # a label naming someone: 'Your note to *'
+            key = next((k for k in remaining if "*" in k and fnmatchcase(label, k)), None)
         if key is not None:
             value = entered_value(control, remaining.pop(key))
         elif action_id in current.get(block_id, {}):
@@ -36,7 +41,10 @@ def fill_state(
             value = initial_value(control.element)
         state.setdefault(block_id, {})[action_id] = value
     if remaining:
-        names = [f"{c.action_id} (block {c.block_id})" for c in stateful_controls(blocks)]
+        names = [
+            f"{field_label(c)!r} ({c.action_id}, block {c.block_id})"
+            for c in stateful_controls(blocks)
+        ]
         raise AssertionError(
             f"no input named {sorted(remaining)} in this view; inputs: {names or 'none'}"
         )
@@ -167,3 +175,10 @@ def _rich_text(text: str) -> dict:
         "type": "rich_text",
         "elements": [{"type": "rich_text_section", "elements": [{"type": "text", "text": text}]}],
     }
+
+
+def field_label(control: Control) -> str | None:
+    """The label a person reads above an input (None for controls outside input blocks)."""
+    if control.block.get("type") != "input":
+        return None
+    return (control.block.get("label") or {}).get("text")

@@ -28,17 +28,30 @@ from sandbox.block_kit import (
     view_problems,
     with_ids,
 )
+from sandbox.timeline import Seen, TimelineEntry
 
 TRIGGER_TTL_SECONDS = 3.0
+
+
 RESPONSE_URL_TTL_SECONDS = 30 * 60
+
+
 RESPONSE_URL_MAX_USES = 5
+
+
 MESSAGE_TEXT_LIMIT = 40_000
+
+
 SCOPES = (
     "commands,chat:write,im:write,im:history,mpim:write,mpim:history,channels:history,"
     "groups:history,users:read,reactions:write"
 )
+
+
 # fail_next(act=...): when a failing call takes effect, relative to its hang.
 ACT_MODES = ("after", "before", "never")
+
+
 HISTORY_PAGE_LIMIT = 999
 
 
@@ -51,34 +64,6 @@ class ApiCall:
     status: int
     response: dict
     at: float
-
-
-@dataclass(frozen=True)
-class Seen:
-    """Something a person saw from the app (or from Slack itself, when `from_slack`)."""
-
-    kind: str  # ephemeral | dm | group | channel | modal | home
-    user_id: str
-    channel: str | None
-    text: str
-    blocks: list
-    ts: str | None
-    view: dict | None
-    updated: bool = False
-    removed: bool = False  # the message was deleted, or the modal closed
-    channel_name: str | None = None
-    from_slack: bool = False
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One step of the story: what a person did (`action`) or what they saw (`seen`)."""
-
-    at: float
-    user_id: str
-    user_name: str
-    action: str | None = None
-    seen: Seen | None = None
 
 
 @dataclass

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sandbox.block_kit import MULTI_OPTION_ELEMENTS, PICKER_FIELDS, option_text, options_of
-from sandbox.slack_api import Seen, TimelineEntry
+from sandbox.timeline import Seen, TimelineEntry
 
 _TOKEN = re.compile(r"<([^<>]+)>")
 _WHERE = {"ephemeral": "only visible to you", "dm": "DM", "group": "group DM", "home": "Home tab"}

@@ -12,9 +12,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.intros import expire_requests
-from bot.models import IdempotencyKey, ProcessedEvent
-from bot.reframe import queue_digests
+from bot.core.models import IdempotencyKey, ProcessedEvent
+from bot.find.intros import expire_requests
+from bot.reframe.invitations import queue_digests
 from scheduler.delivery import Deliverer
 
 logger = logging.getLogger(__name__)

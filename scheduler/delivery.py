@@ -12,10 +12,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import outbox
-from bot.block_limits import OverSlackLimits
-from bot.outbound import RENDERERS
-from bot.settings import Settings
+from bot.core import outbox
+from bot.core.block_limits import OverSlackLimits
+from bot.core.settings import Settings
+from bot.renderers import RENDERERS
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 50

@@ -15,8 +15,8 @@ from benchmarks.harness import (
     drop_database,
     running_bot,
 )
-from bot.database import make_engine, make_session_factory
-from bot.models import Base
+from bot.core.database import make_engine, make_session_factory
+from bot.core.models import Base
 from migrations import upgrade
 from sandbox.clock import ManualClock
 

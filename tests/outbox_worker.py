@@ -14,10 +14,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot import outbox
-from bot.database import make_engine, make_session_factory
-from bot.outbox import Outgoing
-from bot.settings import Settings
+from bot.core import outbox
+from bot.core.database import make_engine, make_session_factory
+from bot.core.outbox import Outgoing
+from bot.core.settings import Settings
 from scheduler.delivery import Deliverer, make_delivery_client
 
 TOKEN = "xoxb-sandbox-token"

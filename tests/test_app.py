@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 from app import RedactTokens, run
-from bot.settings import load_settings
+from bot.core.settings import load_settings
 from sandbox import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent

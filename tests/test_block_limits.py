@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import select
 
-from bot import ids
-from bot.block_limits import (
+from bot.core import ids
+from bot.core.block_limits import (
     ELLIPSIS,
     MESSAGE_TEXT,
     MESSAGE_TEXT_BUDGET,
@@ -33,12 +33,12 @@ from bot.block_limits import (
     split_text,
     trim_input,
 )
-from bot.messages import section
-from bot.models import OutboxMessage, OutboxStatus, Success
-from bot.mrkdwn import escape, quote
-from bot.outbound import RENDERERS
-from bot.outbox import Outgoing, summary
-from bot.successes import TEXT_LIMIT as SUCCESS_LIMIT
+from bot.core.blocks import section
+from bot.core.models import OutboxMessage, OutboxStatus, Success
+from bot.core.mrkdwn import escape, quote
+from bot.core.outbox import Outgoing, summary
+from bot.renderers import RENDERERS
+from bot.respect.successes import TEXT_LIMIT as SUCCESS_LIMIT
 from sandbox.block_kit import view_problems
 from scheduler.delivery import Deliverer
 from tests.test_find import ask, last, mentee, mentor

@@ -10,8 +10,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot import ids
-from bot.models import Member, MemberTopic, TopicKind, Workspace
+from bot.core import ids
+from bot.core.models import Member, MemberTopic, TopicKind, Workspace
 
 MENTOR_VALUES = {
     ids.PROFILE_ROLES_ACTION: [ids.ROLE_MENTOR],

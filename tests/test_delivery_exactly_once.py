@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import ids
-from bot import outbox as outbox_module
-from bot.models import OutboxMessage, OutboxStatus
-from bot.outbox import NOTICE_KIND, Delivery, Outgoing, claim_due, record_failure, record_sent
+from bot.core import ids
+from bot.core import outbox as outbox_module
+from bot.core.models import OutboxMessage, OutboxStatus
+from bot.core.outbox import NOTICE_KIND, Delivery, Outgoing, claim_due, record_failure, record_sent
 from tests.test_find import ask, mentee, mentor, shown
 from tests.test_outbox import Outbox, _fill_channel, _run_workers
 from tests.test_prepare import book, pair
@@ -229,7 +229,7 @@ def _rows(bot, kind):
 
 def _operator_report(bot, capsys):
     from app import print_outbox
-    from bot.settings import Settings
+    from bot.core.settings import Settings
 
     settings = Settings(
         slack_bot_token="xoxb-unused",

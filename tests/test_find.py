@@ -10,10 +10,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import ids
-from bot.errors import MentorCoachError
-from bot.intros import accept_request
-from bot.models import (
+from bot.core import ids
+from bot.core.errors import MentorCoachError
+from bot.core.models import (
     Block,
     Member,
     MentorRequest,
@@ -23,6 +22,7 @@ from bot.models import (
     RequestStatus,
     Wish,
 )
+from bot.find.intros import accept_request
 
 GOALS = "Give my first conference talk next spring without freezing up."
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from benchmarks.hostile import load_catalogue, run_catalogue
-from bot import ids
-from bot.messages import build_error_reply
-from bot.models import GratitudeNote, Member
+from bot.core import ids
+from bot.core.blocks import build_error_reply
+from bot.core.models import GratitudeNote, Member
 from handlers.commands import ROUTES
 from tests.test_find import last, mentee, mentor
 

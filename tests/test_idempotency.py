@@ -14,12 +14,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import ids
-from bot.errors import AlreadyDone
-from bot.inbox import ALREADY_DONE, act_once
-from bot.matching import topic_key
-from bot.members import member_for
-from bot.models import (
+from bot.core import ids
+from bot.core.errors import AlreadyDone
+from bot.core.inbox import ALREADY_DONE, act_once
+from bot.core.members import member_for
+from bot.core.models import (
     Advice,
     Block,
     GratitudeNote,
@@ -34,8 +33,9 @@ from bot.models import (
     TopicKind,
     Wish,
 )
-from bot.topics import TopicName, resolve_topics
-from bot.wishes import fulfil_wishes
+from bot.find.matching import topic_key
+from bot.find.topics import TopicName, resolve_topics
+from bot.find.wishes import fulfil_wishes
 from tests.conftest import START
 from tests.test_find import ask, last, member, mentee, mentor, shown
 from tests.test_prepare import GOOD_TIME, agenda, book, pair

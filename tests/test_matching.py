@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from bot.matching import (
+from bot.find.matching import (
     DECLINE_COOLDOWN,
     Exclusions,
     MentorCandidate,

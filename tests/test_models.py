@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.database import make_engine
-from bot.models import (
+from bot.core.database import make_engine
+from bot.core.models import (
     Base,
     Member,
     OutboxMessage,

@@ -24,7 +24,7 @@ from slack_bolt import Ack
 from sqlalchemy.engine import make_url
 
 from benchmarks.harness import Database, running_bot
-from bot.database import make_engine, make_session_factory
+from bot.core.database import make_engine, make_session_factory
 from sandbox.clock import ManualClock
 from scheduler import start_scheduler
 from tests.conftest import START

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.members import workspace_for
-from bot.models import Member, OutboxMessage, OutboxStatus, Workspace
-from bot.outbox import Skip, backoff, cancel_pending, enqueue, retime_pending
-from bot.quiet_hours import next_allowed
-from bot.settings import QuietHours, Settings
+from bot.core.members import workspace_for
+from bot.core.models import Member, OutboxMessage, OutboxStatus, Workspace
+from bot.core.outbox import Skip, backoff, cancel_pending, enqueue, retime_pending
+from bot.core.quiet_hours import next_allowed
+from bot.core.settings import QuietHours, Settings
 from scheduler import start_scheduler
 from scheduler.delivery import Deliverer, make_delivery_client
 from tests.outbox_worker import render_notes

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import ids
-from bot.models import AgendaItem, Meeting, MeetingStatus, OutboxMessage, OutboxStatus, Pairing
+from bot.core import ids
+from bot.core.models import AgendaItem, Meeting, MeetingStatus, OutboxMessage, OutboxStatus, Pairing
 from tests.test_find import ask, last, mentee, mentor, send, shown
 
 # The bot's clock starts Wednesday 2026-11-25 09:00 UTC: 10:00 in Lagos, 18:00 in Tokyo.

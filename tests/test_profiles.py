@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from bot import ids
-from bot.errors import InvalidInput
-from bot.models import Member, Topic, TopicKind
-from bot.profiles import ProfileForm, save_profile, validate_profile
-from bot.topics import TopicListError, parse_topics
+from bot.core import ids
+from bot.core.errors import InvalidInput
+from bot.core.models import Member, Topic, TopicKind
+from bot.find.profiles import ProfileForm, save_profile, validate_profile
+from bot.find.topics import TopicListError, parse_topics
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import ids
-from bot.models import OutboxMessage
-from bot.outbox import _when_all_awake
-from bot.quiet_hours import is_quiet, next_allowed, quiet_at, start_of_next_day
-from bot.settings import QuietHours
+from bot.core import ids
+from bot.core.models import OutboxMessage
+from bot.core.outbox import _when_all_awake
+from bot.core.quiet_hours import is_quiet, next_allowed, quiet_at, start_of_next_day
+from bot.core.settings import QuietHours
 from scheduler.delivery import Deliverer
 from tests.test_find import ask, mentee, mentor, shown
 from tests.test_outbox import Outbox

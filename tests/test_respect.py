@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot import ids
-from bot.models import (
+from bot.core import ids
+from bot.core.models import (
     Advice,
     AdviceOutcome,
     GratitudeNote,
@@ -20,7 +20,7 @@ from bot.models import (
     PairingStatus,
     Success,
 )
-from bot.reframe import queue_digests
+from bot.reframe.invitations import queue_digests
 from tests.test_find import last, member, send, shown
 from tests.test_prepare import GOOD_TIME, book, meetings, pair, submit_raw
 
@@ -376,7 +376,7 @@ def test_help_points_to_mentoring_outside_work(bot):
 
 
 def test_the_invitation_to_mentor_comes_again_only_after_60_days(bot):
-    from bot.reframe import invite_after_success
+    from bot.reframe.invitations import invite_after_success
 
     kenji = bot.slack.add_user("Kenji", real_name="Kenji", tz="Asia/Tokyo")
     bot.driver.command(kenji, "help")

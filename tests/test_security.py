@@ -19,9 +19,9 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from app import MAX_BODY_BYTES, create_app
-from bot import ids
-from bot.models import Base
-from bot.settings import Settings
+from bot.core import ids
+from bot.core.models import Base
+from bot.core.settings import Settings
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import ConfigError, QuietHours, load_settings
+from bot.core.settings import ConfigError, QuietHours, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKENS = {"SLACK_BOT_TOKEN": "xoxb-1-abc", "SLACK_SIGNING_SECRET": "s3cret"}

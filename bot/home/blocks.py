@@ -1,18 +1,80 @@
-"""The App Home tab: your profile, your partners, requests waiting, and the next thing to do."""
+"""The App Home tab and the command guide, built from each habit's pieces."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bot import ids
-from bot.block_limits import ELLIPSIS, fit_view, sections
-from bot.messages import actions, button, context, guide_lines, profile_summary, section
-from bot.mrkdwn import escape, local_time
-from bot.partners import HomeState
+from bot.core import ids
+from bot.core.block_limits import ELLIPSIS, fit_view, sections
+from bot.core.blocks import Message, View, actions, button, context, section
+from bot.core.mrkdwn import escape, local_time
+from bot.find.blocks import profile_summary
+from bot.home.state import HomeState
+from bot.reframe.blocks import OUTSIDE_WORK
 
-View = dict[str, Any]
+# (usage, what it does) for every subcommand that exists; the guide and the router share it.
+SUBCOMMANDS: list[tuple[str, str]] = [
+    ("find [topic]", "Find mentors who offer a topic, and ask one for an intro."),
+    ("profile", "Set up or edit your profile: mentor, mentee or both, your topics and goals."),
+    ("schedule @partner", "Book a session with your mentor or mentee."),
+    ("mentors", "List your current mentors."),
+    ("mentees", "List your current mentees."),
+    ("success [what happened]", "Share a win with your mentor, and with everyone if you like."),
+    ("thanks @person [note]", "Send someone a written thank-you."),
+    ("pause [days]", "Step back for a while (14 days unless you say); `resume` to come back."),
+    ("resume", "End a pause early."),
+    ("block @person", "Never match with this person, either way."),
+    ("unblock @person", "Undo a block."),
+    ("help", "Show this guide."),
+]
+
+
+def guide_lines() -> str:
+    return "\n".join(f"• `{ids.COMMAND} {usage}` — {what}" for usage, what in SUBCOMMANDS)
+
+
+def build_help() -> Message:
+    intro = (
+        "*Mentor Coach* helps you find a mentor and get real value from every session. "
+        "Here is what you can do:"
+    )
+    return {
+        "response_type": "ephemeral",
+        "text": f"{intro}\n{guide_lines()}",
+        "blocks": [
+            section(intro),
+            section(guide_lines()),
+            {
+                "type": "actions",
+                "elements": [button("Set up my profile", ids.OPEN_PROFILE_ACTION, style="primary")],
+            },
+            context("Tip: your profile and what's next also live in the bot's *Home* tab."),
+            context(OUTSIDE_WORK),
+        ],
+    }
+
+
+def build_unknown_subcommand(word: str) -> Message:
+    head = f"I don't know `{ids.COMMAND} {escape(word[:40])}` yet. Here is what I can do:"
+    message = build_help()
+    message["text"] = f"{head}\n{guide_lines()}"
+    message["blocks"] = [section(head), *message["blocks"][1:]]
+    return message
+
+
+def build_dm_reply() -> Message:
+    text = (
+        "Hi! I collect your questions here after I send you a prep note for a session, and "
+        "there isn't one open right now. To find a mentor, book a session or see everything "
+        f"I can do, type `{ids.COMMAND} help`."
+    )
+    return {"text": text, "blocks": [section(text)]}
+
+
 # Each request takes two blocks of Home's hundred; more than this would crowd out the rest.
 INCOMING_SHOWN = 10
+
+
 PEOPLE_SHOWN = 20
 
 

@@ -1,7 +1,4 @@
-"""Every kind of outbox message and the renderer that writes it at send time.
-
-Each feature module keeps its own renderers; this is the one table the delivery tick reads.
-"""
+"""The one table the delivery tick reads: each outbox kind's renderer and hook."""
 
 from __future__ import annotations
 
@@ -11,12 +8,16 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from bot import checkins, intros, meetings, messages, reframe, successes, wishes
-from bot.models import Member, OutboxMessage
-from bot.outbox import NOTICE_KIND, NoticeWriter, Outgoing, Rendered, Renderer, Skip
+from bot.core.blocks import build_delivery_failed
+from bot.core.models import Member, OutboxMessage
+from bot.core.outbox import NOTICE_KIND, NoticeWriter, Outgoing, Rendered, Renderer, Skip
+from bot.find.blocks import INTROS_RENDERERS, WISHES_RENDERERS
+from bot.prepare.blocks import MEETINGS_RENDERERS
+from bot.reframe.blocks import REFRAME_RENDERERS
+from bot.respect.blocks import CHECKINS_RENDERERS, SUCCESSES_NOTICE_WRITERS, SUCCESSES_RENDERERS
 
 # Kind-specific wording for "what you sent could not be delivered"; the rest use the generic.
-NOTICE_WRITERS: dict[str, NoticeWriter] = {**successes.NOTICE_WRITERS}
+NOTICE_WRITERS: dict[str, NoticeWriter] = {**SUCCESSES_NOTICE_WRITERS}
 
 
 def render_delivery_failed(
@@ -40,7 +41,7 @@ def render_delivery_failed(
         message = writer(session, original) if writer else None
         if message is None:
             error = original.last_error or ""
-            message = messages.build_delivery_failed(original.kind, names.get(original.id), error)
+            message = build_delivery_failed(original.kind, names.get(original.id), error)
         rendered[row.id] = Outgoing.of(message)
     return rendered
 
@@ -68,11 +69,11 @@ def _recipient_names(session: Session, rows: Iterable[OutboxMessage]) -> dict[in
 
 
 RENDERERS: dict[str, Renderer] = {
-    **intros.RENDERERS,
-    **meetings.RENDERERS,
-    **checkins.RENDERERS,
-    **successes.RENDERERS,
-    **reframe.RENDERERS,
-    **wishes.RENDERERS,
+    **INTROS_RENDERERS,
+    **MEETINGS_RENDERERS,
+    **CHECKINS_RENDERERS,
+    **SUCCESSES_RENDERERS,
+    **REFRAME_RENDERERS,
+    **WISHES_RENDERERS,
     NOTICE_KIND: render_delivery_failed,
 }

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
-from bot.database import insert_or_ignore
-from bot.errors import MentorCoachError
-from bot.members import find_member, member_for
-from bot.models import (
-    Block,
-    Meeting,
-    Member,
-    MentorRequest,
-    Pairing,
-    PairingStatus,
-    RequestStatus,
-)
-from bot.outbox import cancel_pending
+from bot.core.database import insert_or_ignore
+from bot.core.errors import MentorCoachError
+from bot.core.members import find_member, member_for
+from bot.core.models import Block, Member, MentorRequest, Pairing, PairingStatus, RequestStatus
+from bot.core.outbox import cancel_pending
 
 
 def list_partners(
@@ -94,31 +85,3 @@ def unblock(
         execution_options={"preserve_rowcount": True},
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True)
-class HomeState:
-    """Everything the Home tab shows one person."""
-
-    member: Member
-    mentors: list[Member]
-    mentees: list[Member]
-    sent: list[MentorRequest]
-    incoming: list[MentorRequest]
-    upcoming: list[Meeting]
-
-
-def home_state(session: Session, team_id: str, user_id: str, now: datetime) -> HomeState:
-    from bot.intros import pending_requests
-    from bot.meetings import upcoming_for
-
-    member = member_for(session, team_id, user_id, now)
-    sent, incoming = pending_requests(session, member)
-    return HomeState(
-        member=member,
-        mentors=list_partners(session, team_id, user_id, "mentors", now),
-        mentees=list_partners(session, team_id, user_id, "mentees", now),
-        sent=sent,
-        incoming=incoming,
-        upcoming=upcoming_for(session, member, now),
-    )

@@ -5,9 +5,9 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.database import insert_or_ignore
-from bot.errors import AlreadyDone
-from bot.models import IdempotencyKey, ProcessedEvent
+from bot.core.database import insert_or_ignore
+from bot.core.errors import AlreadyDone
+from bot.core.models import IdempotencyKey, ProcessedEvent
 
 ALREADY_DONE = "That's already done: it reached me twice, and I acted on it once."
 

@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import ids, messages
-from bot.database import insert_or_ignore
-from bot.errors import InvalidInput, MentorCoachError
-from bot.members import member_for
-from bot.models import (
+from bot.core import ids
+from bot.core.database import insert_or_ignore
+from bot.core.errors import InvalidInput, MentorCoachError
+from bot.core.members import member_for
+from bot.core.models import (
     AgendaItem,
     Meeting,
     MeetingStatus,
@@ -24,17 +24,31 @@ from bot.models import (
     PairingStatus,
     TopicKind,
 )
-from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue, retime_pending
-from bot.quiet_hours import zone
-from bot.settings import Settings
+from bot.core.outbox import cancel_pending, enqueue, retime_pending
+from bot.core.quiet_hours import zone
+from bot.core.settings import Settings
 
 DURATIONS = (15, 30, 45, 60, 90)
+
+
 CADENCES = {0: "Just once", 1: "Every week", 2: "Every 2 weeks", 4: "Every 4 weeks"}
+
+
 HORIZON = timedelta(days=183)
+
+
 WORKDAY = (time(8), time(18))
+
+
 TOPIC_LIMIT = 200
+
+
 ITEM_LIMIT = 500
+
+
 ITEMS_PER_FORM = 30
+
+
 LAST_TIMESTAMP = 253_402_300_799  # 9999-12-31 23:59:59 UTC, the end of datetime
 
 
@@ -608,120 +622,13 @@ def starter_questions(mentee: Member) -> list[str]:
     ]
 
 
-def _meetings(
-    session: Session, rows: list[OutboxMessage], agenda: bool = False
-) -> dict[int, Meeting]:
-    query = (
-        select(Meeting)
-        .where(Meeting.id.in_({row.subject_id for row in rows}))
-        .options(
-            selectinload(Meeting.pairing).selectinload(Pairing.mentor).selectinload(Member.topics),
-            selectinload(Meeting.pairing).selectinload(Pairing.mentee).selectinload(Member.topics),
+def held_sessions(session: Session, mentee_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Meeting)
+            .join(Pairing, Pairing.id == Meeting.pairing_id)
+            .where(Pairing.mentee_id == mentee_id, Meeting.status == MeetingStatus.HELD)
         )
+        or 0
     )
-    if agenda:
-        query = query.options(selectinload(Meeting.agenda).selectinload(AgendaItem.author))
-    return {meeting.id: meeting for meeting in session.scalars(query)}
-
-
-def render_meeting_notice(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    """Booked, moved and cancelled notices to the pair's group DM."""
-    meetings = _meetings(session, rows)
-    series = _series_ends(session, [m for m in meetings.values() if m.series_id])
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        meeting = meetings.get(row.subject_id or 0)
-        if meeting is None:
-            rendered[row.id] = Skip("the session is gone")
-        elif row.kind in ("meeting_cancelled", "series_cancelled"):
-            rendered[row.id] = Outgoing.of(
-                messages.build_meeting_cancelled(meeting, row.kind == "series_cancelled")
-            )
-        elif meeting.status != MeetingStatus.SCHEDULED:
-            rendered[row.id] = Skip(f"the session was {meeting.status.value}")
-        else:
-            rendered[row.id] = Outgoing.of(
-                messages.build_meeting_booked(
-                    meeting, moved=row.kind == "meeting_moved", series=series.get(meeting.series_id)
-                )
-            )
-    return rendered
-
-
-def _series_ends(
-    session: Session, meetings: list[Meeting]
-) -> dict[str | None, tuple[int, datetime]]:
-    """How many sessions each series has left, and when its last one is."""
-    if not meetings:
-        return {}
-    found = session.execute(
-        select(Meeting.series_id, Meeting.starts_at).where(
-            Meeting.series_id.in_({m.series_id for m in meetings}),
-            Meeting.status == MeetingStatus.SCHEDULED,
-        )
-    ).all()
-    ends: dict[str | None, tuple[int, datetime]] = {}
-    for series_id, starts_at in found:
-        count, last = ends.get(series_id, (0, starts_at))
-        ends[series_id] = (count + 1, max(last, starts_at))
-    return ends
-
-
-def _still_ahead(meeting: Meeting | None, now: datetime) -> Skip | None:
-    """Prompts and agendas only make sense before a session that is still on."""
-    if meeting is None or meeting.status != MeetingStatus.SCHEDULED:
-        return Skip("the session is no longer scheduled")
-    if meeting.starts_at <= now:
-        return Skip("the session has already started")
-    return None
-
-
-def render_prep_prompt(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    meetings = _meetings(session, rows)
-    previous = previous_meetings(session, list(meetings.values()))
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        meeting = meetings.get(row.subject_id or 0)
-        skip = _still_ahead(meeting, now)
-        if skip is not None or meeting is None:  # (the second test only narrows the type)
-            rendered[row.id] = skip or Skip("the session is gone")
-        else:
-            reader = next(
-                p
-                for p in (meeting.pairing.mentor, meeting.pairing.mentee)
-                if p.id == row.recipient_member_id
-            )
-            rendered[row.id] = Outgoing.of(
-                messages.build_prep_prompt(meeting, reader, previous.get(meeting.id))
-            )
-    return rendered
-
-
-def render_agenda(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    meetings = _meetings(session, rows, agenda=True)
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        meeting = meetings.get(row.subject_id or 0)
-        skip = _still_ahead(meeting, now)
-        if skip is not None or meeting is None:  # (the second test only narrows the type)
-            rendered[row.id] = skip or Skip("the session is gone")
-        else:
-            starters = [] if meeting.agenda else starter_questions(meeting.pairing.mentee)
-            rendered[row.id] = Outgoing.of(messages.build_agenda(meeting, starters))
-    return rendered
-
-
-RENDERERS = {
-    "meeting_booked": render_meeting_notice,
-    "meeting_moved": render_meeting_notice,
-    "meeting_cancelled": render_meeting_notice,
-    "series_cancelled": render_meeting_notice,
-    "prep_prompt": render_prep_prompt,
-    "agenda": render_agenda,
-}

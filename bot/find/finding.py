@@ -9,20 +9,11 @@ from datetime import datetime
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from bot import ids
-from bot.errors import InvalidInput, MentorCoachError
-from bot.matching import (
-    DECLINE_COOLDOWN,
-    Exclusions,
-    Match,
-    MentorCandidate,
-    Seeker,
-    nearby_topics,
-    rank_mentors,
-    topic_key,
-)
-from bot.members import member_for
-from bot.models import (
+from bot.core import ids
+from bot.core.errors import InvalidInput, MentorCoachError
+from bot.core.members import member_for
+from bot.core.models import (
+    MAX_TEXT,
     Block,
     Member,
     MemberTopic,
@@ -33,8 +24,17 @@ from bot.models import (
     Topic,
     TopicKind,
 )
-from bot.profiles import MAX_TEXT
-from bot.topics import TopicListError, parse_topics, resolve_topics
+from bot.find.matching import (
+    DECLINE_COOLDOWN,
+    Exclusions,
+    Match,
+    MentorCandidate,
+    Seeker,
+    nearby_topics,
+    rank_mentors,
+    topic_key,
+)
+from bot.find.topics import TopicListError, parse_topics, resolve_topics
 
 PAGE_SIZE = 3
 

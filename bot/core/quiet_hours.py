@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.settings import QuietHours
+from bot.core.settings import QuietHours
 
 # The longest a window can last (a minute short of a day) plus the largest DST shift, rounded up:
 # the first allowed moment is always closer than this.

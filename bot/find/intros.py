@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import ids, messages
-from bot.errors import InvalidInput, MentorCoachError
-from bot.finding import active_mentee_counts, candidate, exclusions_for
-from bot.matching import Seeker, exclusion_reason
-from bot.meetings import tell_pair
-from bot.members import member_for
-from bot.models import (
-    Member,
-    MentorRequest,
-    OutboxMessage,
-    Pairing,
-    PairingStatus,
-    RequestStatus,
-)
-from bot.outbox import Outgoing, Rendered, Renderer, Skip, cancel_pending, enqueue
-from bot.settings import Settings
+from bot.core import ids
+from bot.core.errors import InvalidInput, MentorCoachError
+from bot.core.members import member_for
+from bot.core.models import Member, MentorRequest, Pairing, PairingStatus, RequestStatus
+from bot.core.outbox import cancel_pending, enqueue
+from bot.core.settings import Settings
+from bot.find.finding import active_mentee_counts, candidate, exclusions_for
+from bot.find.matching import Seeker, exclusion_reason
+from bot.prepare.meetings import tell_pair
 
 MAX_PENDING = 3
+
+
 NOTE_LIMIT = 1000
+
+
 REASON_LIMIT = 500
+
 
 _EXCLUDED = {
     "yourself": "That's you! Pick someone else to learn from.",
@@ -38,6 +35,8 @@ _EXCLUDED = {
     "declined": "{name} said not now recently. Give it a few months, or try another mentor.",
     "blocked": "You can't send {name} a request.",
 }
+
+
 _CLOSED = {
     RequestStatus.ACCEPTED: "This request was already accepted.",
     RequestStatus.DECLINED: "This request was already answered with not now.",
@@ -298,72 +297,3 @@ def pending_requests(
         [r for r in rows if r.mentee_id == member.id],
         [r for r in rows if r.mentor_id == member.id],
     )
-
-
-# Renderers: each loads its rows' requests (with both people) in one query.
-
-
-def _requests(session: Session, rows: list[OutboxMessage]) -> dict[int, MentorRequest]:
-    found = session.scalars(
-        select(MentorRequest)
-        .where(MentorRequest.id.in_([row.subject_id for row in rows]))
-        .options(
-            selectinload(MentorRequest.mentee).selectinload(Member.topics),
-            selectinload(MentorRequest.mentor),
-        )
-    )
-    return {request.id: request for request in found}
-
-
-def _renderer(build: Callable[[MentorRequest], messages.Message], only: RequestStatus) -> Renderer:
-    """Render each row's request with `build`, unless the request has left status `only`."""
-
-    def render(session: Session, rows: list[OutboxMessage], now: datetime) -> dict[int, Rendered]:
-        requests = _requests(session, rows)
-        rendered: dict[int, Rendered] = {}
-        for row in rows:
-            request = requests.get(row.subject_id or 0)
-            if request is None:
-                rendered[row.id] = Skip("the request is gone")
-            elif request.status != only:
-                rendered[row.id] = Skip(f"the request is {request.status.value}")
-            else:
-                rendered[row.id] = Outgoing.of(build(request))
-        return rendered
-
-    return render
-
-
-def render_introduction(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    pairings = {
-        pairing.id: pairing
-        for pairing in session.scalars(
-            select(Pairing)
-            .where(Pairing.id.in_([row.subject_id for row in rows]))
-            .options(
-                selectinload(Pairing.mentor).selectinload(Member.topics),
-                selectinload(Pairing.mentee).selectinload(Member.topics),
-                selectinload(Pairing.request),
-            )
-        )
-    }
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        pairing = pairings.get(row.subject_id or 0)
-        if pairing is None or pairing.status != PairingStatus.ACTIVE:
-            rendered[row.id] = Skip("the pairing has ended")
-            continue
-        message = messages.build_introduction(pairing)
-        rendered[row.id] = Outgoing.of(message)
-    return rendered
-
-
-RENDERERS: dict[str, Renderer] = {
-    "intro_request": _renderer(messages.build_intro_request, RequestStatus.PENDING),
-    "request_reminder": _renderer(messages.build_request_reminder, RequestStatus.PENDING),
-    "request_declined": _renderer(messages.build_request_declined, RequestStatus.DECLINED),
-    "request_expired": _renderer(messages.build_request_expired, RequestStatus.EXPIRED),
-    "introduction": render_introduction,
-}

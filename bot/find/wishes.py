@@ -7,14 +7,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import ids
-from bot.database import insert_or_ignore
-from bot.matching import topic_key
-from bot.members import member_for
-from bot.messages import button, find_value, section
-from bot.models import Member, OutboxMessage, Pairing, PairingStatus, TopicKind, Wish
-from bot.mrkdwn import escape
-from bot.outbox import Outgoing, Rendered, Skip, enqueue
+from bot.core.database import insert_or_ignore
+from bot.core.members import member_for
+from bot.core.models import Member, Pairing, PairingStatus, TopicKind, Wish
+from bot.core.outbox import enqueue
+from bot.find.matching import topic_key
 
 
 def make_wishes(
@@ -81,38 +78,3 @@ def fulfil_wishes(session: Session, mentor: Member, now: datetime) -> int:
             solicited=True,
         )
     return len(wishes)
-
-
-def render_wish_fulfilled(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    wishes = {
-        wish.id: wish
-        for wish in session.scalars(select(Wish).where(Wish.id.in_([r.subject_id for r in rows])))
-    }
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        wish = wishes.get(row.subject_id or 0)
-        if wish is None:
-            rendered[row.id] = Skip("the wish was removed")
-            continue
-        text = (
-            f"Good news: someone now offers *{escape(wish.topic_name)}*, and has room for a "
-            "mentee. Want to take a look?"
-        )
-        actions = {
-            "type": "actions",
-            "elements": [
-                button(
-                    "Find a mentor",
-                    ids.FIND_AGAIN_ACTION,
-                    value=find_value(wish.topic_name),
-                    style="primary",
-                )
-            ],
-        }
-        rendered[row.id] = Outgoing(text=text, blocks=[section(text), actions])
-    return rendered
-
-
-RENDERERS = {"wish_fulfilled": render_wish_fulfilled}

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.database import insert_or_ignore
-from bot.models import Member, Workspace
+from bot.core.database import insert_or_ignore
+from bot.core.models import Member, Workspace
 
 SYNC_EVERY = timedelta(days=1)
 

@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from bot import ids, messages
-from bot.errors import InvalidInput, MentorCoachError
-from bot.meetings import meeting_for, partner_of, tell_pair
-from bot.members import find_member, member_for
-from bot.models import (
+from bot.core import ids
+from bot.core.errors import InvalidInput, MentorCoachError
+from bot.core.members import find_member, member_for
+from bot.core.models import (
     Advice,
     AdviceOutcome,
     GratitudeNote,
@@ -20,18 +19,24 @@ from bot.models import (
     MeetingStatus,
     Member,
     MentorNote,
-    OutboxMessage,
     Pairing,
     PairingStatus,
 )
-from bot.outbox import Outgoing, Rendered, Skip, cancel_pending, enqueue
-from bot.partners import blocked_between
-from bot.settings import Settings
-from bot.wishes import fulfil_wishes
+from bot.core.outbox import cancel_pending, enqueue
+from bot.core.settings import Settings
+from bot.find.partners import blocked_between
+from bot.find.wishes import fulfil_wishes
+from bot.prepare.meetings import meeting_for, partner_of, tell_pair
 
 NOTE_LIMIT = 1000
+
+
 THANKS_EVERY = timedelta(days=1)  # per pair, for `/mentor thanks` outside a session
+
+
 ADVICE_LIMIT = 300
+
+
 MISSES_BEFORE_ASKING = 2
 
 
@@ -76,7 +81,7 @@ def mark_held(
         cancel_pending(
             session, "meeting", meeting.id, "session held", kinds=["prep_prompt", "agenda"]
         )
-        from bot.reframe import invite_after_sessions
+        from bot.reframe.invitations import invite_after_sessions
 
         invite_after_sessions(session, meeting.pairing.mentee, now)
     return answer
@@ -316,7 +321,7 @@ def continue_pairing(
     session: Session, pairing_id: int, team_id: str, user_id: str, keep: bool, now: datetime
 ) -> Pairing:
     """After repeated misses: keep going, or end the pairing kindly (and free the slot)."""
-    from bot.meetings import active_pairing
+    from bot.prepare.meetings import active_pairing
 
     pairing = active_pairing(session, pairing_id, team_id, user_id)
     if keep:
@@ -334,159 +339,3 @@ def continue_pairing(
     session.flush()
     fulfil_wishes(session, pairing.mentor, now)
     return pairing
-
-
-# Renderers
-
-
-def _meetings(session: Session, ids_: set[int]) -> dict[int, Meeting]:
-    return {
-        meeting.id: meeting
-        for meeting in session.scalars(
-            select(Meeting)
-            .where(Meeting.id.in_(ids_))
-            .options(
-                selectinload(Meeting.pairing).selectinload(Pairing.mentor),
-                selectinload(Meeting.pairing).selectinload(Pairing.mentee),
-                selectinload(Meeting.advice),
-            )
-        )
-    }
-
-
-def render_checkin(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    meetings = _meetings(session, {row.subject_id for row in rows if row.subject_id})
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        meeting = meetings.get(row.subject_id or 0)
-        if meeting is None or meeting.status == MeetingStatus.CANCELLED:
-            rendered[row.id] = Skip("the session was cancelled")
-            continue
-        pairing = meeting.pairing
-        reader = pairing.mentor if row.recipient_member_id == pairing.mentor_id else pairing.mentee
-        rendered[row.id] = Outgoing.of(messages.build_checkin(meeting, reader))
-    return rendered
-
-
-def render_followup(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    meetings = _meetings(session, {row.subject_id for row in rows if row.subject_id})
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        meeting = meetings.get(row.subject_id or 0)
-        advice = (
-            [a for a in meeting.advice if a.mentee_id == row.recipient_member_id] if meeting else []
-        )
-        if meeting is None or not advice:
-            rendered[row.id] = Skip("no advice to follow up on")
-        else:
-            rendered[row.id] = Outgoing.of(messages.build_followup(meeting, advice))
-    return rendered
-
-
-def render_thanks(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    notes = {
-        note.id: note
-        for note in session.scalars(
-            select(GratitudeNote)
-            .where(GratitudeNote.id.in_({row.subject_id for row in rows}))
-            .options(selectinload(GratitudeNote.sender))
-        )
-    }
-    return {
-        row.id: Outgoing.of(messages.build_thanks(notes[row.subject_id]))
-        if row.subject_id in notes
-        else Skip("the note is gone")
-        for row in rows
-    }
-
-
-def render_mentor_note(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    notes = {
-        note.id: note
-        for note in session.scalars(
-            select(MentorNote).where(MentorNote.id.in_({row.subject_id for row in rows}))
-        )
-    }
-    authors = {
-        member.id: member
-        for member in session.scalars(
-            select(Member).where(Member.id.in_({n.author_id for n in notes.values()}))
-        )
-    }
-    return {
-        row.id: Outgoing.of(
-            messages.build_mentor_note(
-                notes[row.subject_id], authors[notes[row.subject_id].author_id]
-            )
-        )
-        if row.subject_id in notes
-        else Skip("the note is gone")
-        for row in rows
-    }
-
-
-def _pairings(session: Session, rows: list[OutboxMessage]) -> dict[int, Pairing]:
-    return {
-        pairing.id: pairing
-        for pairing in session.scalars(
-            select(Pairing)
-            .where(Pairing.id.in_({row.subject_id for row in rows}))
-            .options(selectinload(Pairing.mentor), selectinload(Pairing.mentee))
-        )
-    }
-
-
-def render_continue_check(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    pairings = _pairings(session, rows)
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        pairing = pairings.get(row.subject_id or 0)
-        if pairing is None or pairing.status != PairingStatus.ACTIVE:
-            rendered[row.id] = Skip("the pairing has ended")
-        else:
-            rendered[row.id] = Outgoing.of(messages.build_continue_check(pairing))
-    return rendered
-
-
-def render_pairing_ended(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    pairings = _pairings(session, rows)
-    return {
-        row.id: Outgoing.of(messages.build_pairing_ended(pairings[row.subject_id]))
-        if row.subject_id in pairings
-        else Skip("the pairing is gone")
-        for row in rows
-    }
-
-
-def held_sessions(session: Session, mentee_id: int) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Meeting)
-            .join(Pairing, Pairing.id == Meeting.pairing_id)
-            .where(Pairing.mentee_id == mentee_id, Meeting.status == MeetingStatus.HELD)
-        )
-        or 0
-    )
-
-
-RENDERERS = {
-    "checkin": render_checkin,
-    "followup": render_followup,
-    "thanks": render_thanks,
-    "mentor_note": render_mentor_note,
-    "continue_check": render_continue_check,
-    "pairing_ended": render_pairing_ended,
-}

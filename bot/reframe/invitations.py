@@ -1,4 +1,4 @@
-"""Re-frame: inviting mentees to mentor in turn, and a monthly note to mentors on their impact."""
+"""Re-frame: when to invite a mentee to mentor; monthly impact."""
 
 from __future__ import annotations
 
@@ -7,19 +7,12 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import messages
-from bot.models import (
-    GratitudeNote,
-    Meeting,
-    MeetingStatus,
-    Member,
-    OutboxMessage,
-    Pairing,
-    Success,
-)
-from bot.outbox import Outgoing, Rendered, Skip, enqueue
+from bot.core.models import GratitudeNote, Meeting, MeetingStatus, Member, Pairing, Success
+from bot.core.outbox import enqueue
 
 SESSIONS_BEFORE_INVITING = 3
+
+
 INVITE_QUIET_PERIOD = timedelta(days=60)
 
 
@@ -43,7 +36,7 @@ def _invite(session: Session, member: Member, reason: str, now: datetime) -> boo
 
 def invite_after_sessions(session: Session, mentee: Member, now: datetime) -> bool:
     """After a mentee's third held session: once, and not again within 60 days."""
-    from bot.checkins import held_sessions
+    from bot.prepare.meetings import held_sessions
 
     if held_sessions(session, mentee.id) < SESSIONS_BEFORE_INVITING:
         return False
@@ -58,24 +51,6 @@ def invite_after_success(session: Session, author: Member, now: datetime) -> boo
     if shared != 1:
         return False
     return _invite(session, author, "success", now)
-
-
-def render_reframe(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    members = {
-        m.id: m
-        for m in session.scalars(select(Member).where(Member.id.in_({r.subject_id for r in rows})))
-    }
-    rendered: dict[int, Rendered] = {}
-    for row in rows:
-        member = members.get(row.subject_id or 0)
-        if member is None or member.is_mentor:
-            rendered[row.id] = Skip("already a mentor")
-            continue
-        message = messages.build_reframe(member, after_success=row.kind == "reframe_success")
-        rendered[row.id] = Outgoing.of(message)
-    return rendered
 
 
 def first_weekday(day: date) -> date:
@@ -156,29 +131,3 @@ def queue_digests(session: Session, now: datetime) -> int:
             subject=("member", member_id),
         )
     return len(mentors)
-
-
-def render_digest(
-    session: Session, rows: list[OutboxMessage], now: datetime
-) -> dict[int, Rendered]:
-    by_month: dict[tuple[datetime, datetime], list[OutboxMessage]] = {}
-    for row in rows:
-        by_month.setdefault(last_month(row.created_at.date()), []).append(row)
-    rendered: dict[int, Rendered] = {}
-    for (start, end), group in by_month.items():
-        counts = impact(session, {r.subject_id for r in group if r.subject_id}, start, end)
-        for row in group:
-            held, thanks, wins = counts.get(row.subject_id or 0, (0, 0, 0))
-            if not (held or thanks or wins):
-                rendered[row.id] = Skip("no activity last month")
-                continue
-            message = messages.build_digest(start, held, thanks, wins)
-            rendered[row.id] = Outgoing.of(message)
-    return rendered
-
-
-RENDERERS = {
-    "reframe_sessions": render_reframe,
-    "reframe_success": render_reframe,
-    "digest": render_digest,
-}

@@ -17,11 +17,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from bot.block_limits import check_message, fit_message
-from bot.database import insert_or_ignore
-from bot.models import Member, OutboxMessage, OutboxStatus, Workspace
-from bot.quiet_hours import next_allowed, quiet_at, start_of_next_day, zone
-from bot.settings import QuietHours
+from bot.core.block_limits import check_message, fit_message
+from bot.core.database import insert_or_ignore
+from bot.core.models import Member, OutboxMessage, OutboxStatus, Workspace
+from bot.core.quiet_hours import next_allowed, quiet_at, start_of_next_day, zone
+from bot.core.settings import QuietHours
 
 # A claim lasts this long without renewal. The sender renews it (`hold`) right before each
 # Slack call that could post, so it only has to outlast one call: see Deliverer.

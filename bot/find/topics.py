@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.database import insert_or_ignore
-from bot.models import Topic
+from bot.core.database import insert_or_ignore
+from bot.core.models import Topic
 
 MAX_TOPICS = 10
 MAX_TOPIC_LENGTH = 50

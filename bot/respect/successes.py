@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from bot import ids, messages
-from bot.errors import InvalidInput, MentorCoachError
-from bot.members import member_for
-from bot.models import Member, OutboxMessage, OutboxStatus, Pairing, PairingStatus, Success
-from bot.outbox import Outgoing, Rendered, Renderer, Skip, cancel_pending, enqueue
-from bot.quiet_hours import next_allowed
-from bot.settings import Settings
+from bot.core import ids
+from bot.core.errors import InvalidInput, MentorCoachError
+from bot.core.members import member_for
+from bot.core.models import Member, OutboxMessage, OutboxStatus, Pairing, PairingStatus, Success
+from bot.core.outbox import cancel_pending, enqueue
+from bot.core.quiet_hours import next_allowed
+from bot.core.settings import Settings
 
 TEXT_LIMIT = 1500
 
@@ -112,7 +111,7 @@ def share_success(
             urgent=True,
             actor_id=author.id,
         )
-    from bot.reframe import invite_after_success
+    from bot.reframe.invitations import invite_after_success
 
     invite_after_success(session, author, now)
     return Shared(success, mentor, note)
@@ -146,57 +145,3 @@ def remove_success(
         )
     ).first()
     return (posted[0], posted[1]) if posted and posted[0] and posted[1] else None
-
-
-def _successes(session: Session, rows: list[OutboxMessage]) -> dict[int, Success]:
-    return {
-        success.id: success
-        for success in session.scalars(
-            select(Success)
-            .where(Success.id.in_({row.subject_id for row in rows}))
-            .options(selectinload(Success.author), selectinload(Success.mentor))
-        )
-    }
-
-
-def _renderer(build: Callable[[Success], messages.Message], *, public: bool) -> Renderer:
-    """Removing a success takes down the channel post; the mentor's own DM still goes."""
-
-    def render(session: Session, rows: list[OutboxMessage], now: datetime) -> dict[int, Rendered]:
-        successes = _successes(session, rows)
-        rendered: dict[int, Rendered] = {}
-        for row in rows:
-            success = successes.get(row.subject_id or 0)
-            if success is None or success.mentor is None:
-                rendered[row.id] = Skip("the success or its mentor is gone")
-            elif public and success.deleted_at is not None:
-                rendered[row.id] = Skip("removed by its author")
-            else:
-                rendered[row.id] = Outgoing.of(build(success))
-        return rendered
-
-    return render
-
-
-_REASONS = {
-    "not_in_channel": "I'm not in the success channel yet (an admin can add me with /invite)",
-    "channel_not_found": "the success channel doesn't exist, or I can't see it",
-    "is_archived": "the success channel is archived",
-}
-
-
-def notice_post_failed(session: Session, failed: OutboxMessage) -> messages.Message | None:
-    """The channel refused the post: the author hears why; the mentor already has it."""
-    success = session.get(Success, failed.subject_id)
-    if success is None or success.mentor is None:
-        return None
-    error = failed.last_error or ""
-    reason = _REASONS.get(error, f"Slack answered {error or 'with an error'}")
-    return messages.build_success_post_failed(success, reason)
-
-
-RENDERERS = {
-    "success_to_mentor": _renderer(messages.build_success_to_mentor, public=False),
-    "success_post": _renderer(messages.build_success_post, public=True),
-}
-NOTICE_WRITERS = {"success_post": notice_post_failed}

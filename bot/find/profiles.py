@@ -7,14 +7,12 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from bot import ids
-from bot.errors import InvalidInput, MentorCoachError
-from bot.members import member_for
-from bot.models import DEFAULT_CAPACITY, MAX_CAPACITY, Member, MemberTopic, TopicKind
-from bot.topics import TopicListError, TopicName, parse_topics, resolve_topics
-from bot.wishes import fulfil_wishes
-
-MAX_TEXT = 1000
+from bot.core import ids
+from bot.core.errors import InvalidInput, MentorCoachError
+from bot.core.members import member_for
+from bot.core.models import DEFAULT_CAPACITY, MAX_CAPACITY, MAX_TEXT, Member, MemberTopic, TopicKind
+from bot.find.topics import TopicListError, TopicName, parse_topics, resolve_topics
+from bot.find.wishes import fulfil_wishes
 
 
 @dataclass(frozen=True)

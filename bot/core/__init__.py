@@ -1,0 +1,1 @@
+"""Shared by every habit: models, database, settings, ids, outbox, members."""

@@ -1,0 +1,1 @@
+"""Find: know what you want from mentoring, find who offers it, ask for it."""

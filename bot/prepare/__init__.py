@@ -1,0 +1,1 @@
+"""Prepare: sessions, the partner's background, agendas from both sides."""

@@ -1,0 +1,1 @@
+"""Program: what admins run for a workspace (rounds, numbers, export); to come."""

@@ -1,0 +1,1 @@
+"""Re-frame: inviting mentees to mentor in turn; mentors' monthly impact."""

@@ -1,0 +1,1 @@
+"""Respect: did it happen, advice to apply, thanks, successes shared."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import ClassVar
 
 from sqlalchemy import (
@@ -142,10 +142,17 @@ class Member(Base):
     experience: Mapped[str] = mapped_column(Text, default="")
     capacity: Mapped[int] = mapped_column(Integer, default=DEFAULT_CAPACITY)
     paused_until: Mapped[datetime | None]
+    # The person's own working hours, on their clock; None means the program's QUIET_HOURS apply.
+    work_start: Mapped[time | None]
+    work_end: Mapped[time | None]
     dm_channel_id: Mapped[str | None] = mapped_column(String(32))
     profile_saved_at: Mapped[datetime | None]
     reframe_invited_at: Mapped[datetime | None]
-    synced_at: Mapped[datetime | None]
+    # Oldest first for the daily users.info refresh (names and zones change).
+    synced_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set by forget-me: the row stays only so partners' history holds together, anonymised
+    # (slack_user_id "former-<id>"); Slack is never asked about it again.
+    forgotten_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -186,6 +193,8 @@ class MemberTopic(Base):
         ForeignKey("topic.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     kind: Mapped[TopicKind] = mapped_column(_status(TopicKind, "topic_kind"), primary_key=True)
+    # What the person wants from this sought topic; None: their profile's general goal applies.
+    goal: Mapped[str | None] = mapped_column(Text)
 
     member: Mapped[Member] = relationship(back_populates="topics")
     topic: Mapped[Topic] = relationship(lazy="joined")
@@ -207,6 +216,8 @@ class MentorRequest(Base):
     note: Mapped[str] = mapped_column(Text)
     # The topic words the mentee searched for, so "find the next match" can search again.
     topic_query: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # What the mentee wants from this topic, as it was when they asked.
+    goal: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[RequestStatus] = mapped_column(
         _status(RequestStatus, "request_status"), default=RequestStatus.PENDING
     )
@@ -247,6 +258,8 @@ class Pairing(Base):
     )
     started_at: Mapped[datetime]
     ended_at: Mapped[datetime | None]
+    # The last "time to meet again?" nudge (daily job or an admin's button): once a fortnight.
+    nudged_at: Mapped[datetime | None]
 
     mentor: Mapped[Member] = relationship(foreign_keys=[mentor_id])
     mentee: Mapped[Member] = relationship(foreign_keys=[mentee_id])
@@ -281,6 +294,10 @@ class Meeting(Base):
     topic: Mapped[str | None] = mapped_column(String(200))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
     created_at: Mapped[datetime]
+    # The start before the latest move, so the notice can say what changed ("… moved to …").
+    moved_from: Mapped[datetime | None]
+    # One instant per cancellation, so a notice counts exactly the sessions cancelled together.
+    cancelled_at: Mapped[datetime | None]
 
     pairing: Mapped[Pairing] = relationship()
     agenda: Mapped[list[AgendaItem]] = relationship(
@@ -489,3 +506,76 @@ class Wish(Base):
     topic_name: Mapped[str] = mapped_column(String(60))
     created_at: Mapped[datetime]
     notified_at: Mapped[datetime | None]
+
+
+class FindRecord(Base):
+    """One /mentor find search: where the admin's funnel starts."""
+
+    __tablename__ = "find_record"
+    __table_args__ = (Index("ix_find_record_workspace_created", "workspace_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime]
+
+
+class RoundStatus(enum.StrEnum):
+    DRAFT = "draft"
+    APPROVED = "approved"
+    DISCARDED = "discarded"
+
+
+class RoundUnmatched(enum.StrEnum):
+    """Why a waiting mentee got no mentor in a round (bot/program/rounds.Unmatched)."""
+
+    NO_MENTOR = "no_mentor"
+    FULL = "full"
+    NOT_AVAILABLE = "not_available"
+
+
+class MatchingRound(Base):
+    """An admin's batch matching round: a draft until approved (requests go out) or discarded."""
+
+    __tablename__ = "matching_round"
+    __table_args__ = (Index("ix_matching_round_workspace_status", "workspace_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    status: Mapped[RoundStatus] = mapped_column(
+        _status(RoundStatus, "round_status"), default=RoundStatus.DRAFT
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None]
+    # How many mentees were waiting and how many mentor places were free when it was drafted.
+    waiting: Mapped[int] = mapped_column(Integer)
+    free_slots: Mapped[int] = mapped_column(Integer)
+
+
+class RoundProposal(Base):
+    """One waiting mentee in a round: the mentor proposed, or why there was none."""
+
+    __tablename__ = "round_proposal"
+    __table_args__ = (
+        UniqueConstraint("round_id", "mentee_id", name="uq_round_proposal_round_mentee"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("matching_round.id", ondelete="CASCADE"))
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    mentor_id: Mapped[int | None] = mapped_column(ForeignKey("member.id", ondelete="CASCADE"))
+    # The match score in millionths, whole so the round's totals add up exactly.
+    score_micros: Mapped[int | None] = mapped_column(Integer)
+    topics: Mapped[str] = mapped_column(String(200), default="")
+    unmatched: Mapped[RoundUnmatched | None] = mapped_column(
+        _status(RoundUnmatched, "round_unmatched")
+    )
+    # The intro request sent on approval; None while a draft, or if things changed since.
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mentor_request.id", ondelete="SET NULL")
+    )
+
+    mentee: Mapped[Member] = relationship(foreign_keys=[mentee_id])
+    mentor: Mapped[Member | None] = relationship(foreign_keys=[mentor_id])

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -26,13 +27,16 @@ from slack_bolt import App, BoltContext, BoltRequest
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.adapter.wsgi.http_response import WsgiHttpResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.request.internals import build_context
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.database import make_engine, make_session_factory
@@ -252,7 +256,10 @@ class HealthCheck:
 
 
 def serve_http(app: App, engine: Engine, port: int, host: str = "0.0.0.0") -> WSGIServer:
-    """Start serving in a background thread; `port=0` picks a free port (see server.server_port)."""
+    """Serve in a background thread for the demo, tests and benchmarks (production uses gunicorn).
+
+    `port=0` picks a free port (see server.server_port).
+    """
     server = make_server(
         host, port, make_wsgi(app, engine), _ThreadingWSGIServer, handler_class=_QuietHandler
     )
@@ -275,11 +282,63 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
+# The attributes every LogRecord has; anything else on a record came from `extra=` and is a field.
+_RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "taskName",
+}
+
+
+class TextLines(logging.Formatter):
+    """One line for people: time, level, logger, message; tokens redacted, tracebacks too."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return RedactTokens.TOKEN.sub("[redacted]", super().format(record))
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line with the fields a log system indexes (LOG_FORMAT=json)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        for name, value in vars(record).items():
+            if name not in _RECORD_ATTRIBUTES and not name.startswith("_"):
+                fields[name] = value if isinstance(value, int | float | bool | None) else str(value)
+        if record.exc_info:
+            fields["error"] = self.formatException(record.exc_info)
+        return RedactTokens.TOKEN.sub("[redacted]", json.dumps(fields, ensure_ascii=False))
+
+
+# Routine library chatter an operator never needs: APScheduler writes a line or two every tick
+# (about 35,000 a day), Alembic seven per start, gunicorn a few per worker. LOG_LEVEL=DEBUG
+# brings them back.
+CHATTY_LOGGERS = ("apscheduler", "alembic", "gunicorn.error")
+
+
+def _not_bolts_token_notice(record: logging.LogRecord) -> bool:
+    # Bolt reads SLACK_BOT_TOKEN itself and warns at every start that the client we hand it
+    # (with our retries and API URL) wins over it: true, expected, and not worth a line.
+    return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonLines() if log_format == "json" else TextLines())
     handler.addFilter(RedactTokens())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
+    logging.getLogger("slack_bolt.App").addFilter(_not_bolts_token_notice)
 
 
 def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
@@ -291,35 +350,192 @@ def open_database(settings: Settings) -> tuple[Engine, sessionmaker[Session]]:
     return engine, make_session_factory(engine)
 
 
+class BotProcess:
+    """One serving process: its database engine, Bolt app, WSGI callable and delivery scheduler.
+
+    Every process that serves Slack runs its own delivery tick: outbox claims make that safe
+    with any number of them (see "How messages reach people" in README).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        from scheduler import start_scheduler
+        from scheduler.delivery import Deliverer, make_delivery_client
+
+        self.engine, sessions = open_database(settings)
+        self.app = create_app(settings, sessions)
+        self.wsgi = make_wsgi(self.app, self.engine)
+        deliverer = Deliverer(settings, sessions, make_delivery_client(settings), utc_now)
+        self.scheduler = start_scheduler(deliverer, sessions, utc_now)
+
+    def close(self) -> None:
+        """Let the send in progress finish and record its outcome, then let go of the database."""
+        self.scheduler.shutdown(wait=True)
+        self.engine.dispose()
+
+
+def gunicorn_options(settings: Settings) -> dict[str, Any]:
+    """How gunicorn serves the bot, for `python app.py` and for `gunicorn -c python:wsgi`."""
+    return {
+        "bind": f"0.0.0.0:{settings.port}",
+        "workers": settings.web_concurrency,
+        # Threads, not one process per request: a thread waiting on Slack or the database costs
+        # little, and a connection that is slow to send its request waits in the poller
+        # without holding a thread.
+        "worker_class": "gthread",
+        "threads": settings.web_threads,
+        # A worker silent this long is stuck and replaced (slow requests do not count).
+        "timeout": 30,
+        # On SIGTERM: in-flight requests and the delivery tick get this long to finish.
+        "graceful_timeout": settings.web_graceful_timeout_seconds,
+        # Idle kept-alive connections wait in the poller, not on a thread; behind a proxy,
+        # keep its upstream idle timeout below this.
+        "keepalive": 5,
+        # Slack's request lines and headers are short; a body over 1 MiB is refused by `admit`.
+        "limit_request_line": 4094,
+        "limit_request_fields": 100,
+        "limit_request_field_size": 8190,
+        "loglevel": "debug" if settings.log_level == "DEBUG" else "warning",
+        "logger_class": _gunicorn_logger_class,  # called by gunicorn for the class
+        "accesslog": None,
+        "proc_name": "mentor-coach",
+        # gunicornc's socket sits at one path per user: two bots on a machine would collide.
+        "control_socket_disable": True,
+    }
+
+
+def _gunicorn_logger_class() -> type:
+    from gunicorn.glogging import Logger
+
+    class Logs(Logger):  # type: ignore[misc]
+        """Gunicorn's lines through our handler: one format, tokens redacted, one stream."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in list(log.handlers):
+                    log.removeHandler(handler)
+                log.propagate = True
+
+    return Logs
+
+
+_worker_bot: BotProcess | None = None
+
+
+def serve_with_gunicorn(settings: Settings) -> None:
+    """Serve HTTP under gunicorn until SIGTERM; each worker builds its own bot after the fork."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {
+                **gunicorn_options(settings),
+                "worker_exit": lambda _arbiter, _worker: _stop_worker_bot(),
+                "on_exit": lambda _arbiter: logger.info("Mentor Coach has stopped"),
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Callable[..., Iterable[bytes]]:
+            # Runs in each worker after the fork, so no thread or connection is ever forked.
+            global _worker_bot
+            _worker_bot = BotProcess(settings)
+            return _worker_bot.wsgi
+
+    # Migrate once, before any worker starts; the workers' own upgrade then finds nothing to do.
+    open_database(settings)[0].dispose()
+    logger.info(
+        "Mentor Coach is listening on port %s (POST %s; %s worker%s x %s threads)",
+        settings.port,
+        EVENTS_PATH,
+        settings.web_concurrency,
+        "" if settings.web_concurrency == 1 else "s",
+        settings.web_threads,
+    )
+    Server().run()
+
+
+def _stop_worker_bot() -> None:
+    # Gunicorn calls this once the worker's in-flight requests are answered (or its graceful
+    # timeout is up): the delivery tick still sending gets to finish before the process goes.
+    if _worker_bot is not None:
+        logger.info("Mentor Coach is stopping (worker %s)", os.getpid())
+        _worker_bot.close()
+
+
 def run(settings: Settings, stop: threading.Event | None = None) -> None:
     """Serve until SIGTERM or Ctrl-C (or until `stop` is set), then shut down cleanly."""
-    from scheduler import start_scheduler
-    from scheduler.delivery import Deliverer, make_delivery_client
+    if not settings.socket_mode:
+        serve_with_gunicorn(settings)  # gunicorn handles SIGTERM itself
+        return
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    engine, sessions = open_database(settings)
-    app = create_app(settings, sessions)
-    deliverer = Deliverer(settings, sessions, make_delivery_client(settings), utc_now)
-    scheduler = start_scheduler(deliverer, sessions, utc_now)
+    bot = BotProcess(settings)
     if stop is None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        handler = SocketModeHandler(app, settings.slack_app_token)
-        handler.connect()
-        logger.info("Mentor Coach is connected to Slack in Socket Mode")
-        close: Callable[[], None] = handler.close
-    else:
-        server = serve_http(app, engine, settings.port)
-        logger.info("Mentor Coach is listening on port %s (POST %s)", settings.port, EVENTS_PATH)
-        close = server.shutdown
+    handler = SocketModeHandler(bot.app, settings.slack_app_token)
+    handler.connect()
+    logger.info("Mentor Coach is connected to Slack in Socket Mode")
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     logger.info("Mentor Coach is stopping")
-    scheduler.shutdown(wait=True)
-    close()
-    engine.dispose()
+    bot.close()
+    handler.close()
+    logger.info("Mentor Coach has stopped")
+
+
+def check_database(settings: Settings) -> None:
+    """Does the database answer? If not, say so in one line before anything starts."""
+    engine = make_engine(settings.database_url, timeout=settings.database_timeout_seconds)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        raise ConfigError(
+            "DATABASE_URL",
+            f"names a database that did not answer ({reason})",
+            "Check that the database is running and reachable from here, and that the URL's "
+            "host, port, database name and user are right.",
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def check_slack_token(settings: Settings) -> None:
+    """Ask Slack who we are (auth.test): a revoked or mistyped token stops the start in one line."""
+    # Whatever happens is said in one line below; slack_sdk's own lines would only repeat it.
+    quiet = logging.getLogger("mentor_coach.auth_test")
+    quiet.disabled = True
+    client = WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=10,
+        logger=quiet,
+        retry_handlers=[],
+    )
+    try:
+        client.auth_test()
+    except SlackApiError as error:
+        if error.response.status_code >= 500:
+            raise ConfigError(
+                "SLACK_API_URL",
+                f"answered auth.test with HTTP {error.response.status_code}",
+                "Slack may be having trouble; try again shortly (status.slack.com).",
+            ) from None
+        raise ConfigError(
+            "SLACK_BOT_TOKEN",
+            f"was refused by Slack ({error.response.get('error')})",
+            "Copy the Bot User OAuth Token (xoxb-...) again from your app's OAuth & Permissions "
+            "page; if the app was uninstalled or the token revoked, reinstall the app first.",
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            "SLACK_API_URL",
+            f"({settings.slack_api_url}) could not be reached ({getattr(error, 'reason', error)})",
+            "Check this machine's network and proxy settings, or unset SLACK_API_URL.",
+        ) from None
 
 
 def print_outbox(settings: Settings) -> None:
@@ -368,7 +584,14 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        check_database(settings)
+        if args.command not in {"db", "outbox"}:
+            check_slack_token(settings)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
     if args.command == "db":
         open_database(settings)[0].dispose()
         print("Database is up to date.")

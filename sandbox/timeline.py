@@ -31,3 +31,4 @@ class TimelineEntry:
     user_name: str
     action: str | None = None
     seen: Seen | None = None
+    view: dict | None = None  # a submitted modal as the person sent it, with what they entered

@@ -54,6 +54,13 @@ class Settings:
     request_reminder_days: int = 3
     quiet_hours: QuietHours | None = QuietHours(time(20, 0), time(8, 0))
     log_level: str = "INFO"
+    log_format: str = "text"
+    # HTTP mode under gunicorn: one process of 8 threads by default. Bolt acks at once and
+    # the rest is waiting on Slack and the database, which threads do well in one process
+    # (and SQLite prefers one writer process); more workers use more cores (and connections).
+    web_concurrency: int = 1
+    web_threads: int = 8
+    web_graceful_timeout_seconds: int = 30
 
     @property
     def socket_mode(self) -> bool:
@@ -113,6 +120,10 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
         request_reminder_days=reminder,
         quiet_hours=env.quiet_hours("QUIET_HOURS"),
         log_level=env.log_level("LOG_LEVEL"),
+        log_format=env.log_format("LOG_FORMAT"),
+        web_concurrency=env.integer("WEB_CONCURRENCY", 1, 1, 64),
+        web_threads=env.integer("WEB_THREADS", 8, 1, 256),
+        web_graceful_timeout_seconds=env.integer("WEB_GRACEFUL_TIMEOUT_SECONDS", 30, 1, 600),
     )
 
 
@@ -220,4 +231,12 @@ class _Env:
         value = (self.text(name) or "INFO").upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ConfigError(name, f"is {value!r}", "Use DEBUG, INFO, WARNING or ERROR.")
+        return value
+
+    def log_format(self, name: str) -> str:
+        value = (self.text(name) or "text").lower()
+        if value not in {"text", "json"}:
+            raise ConfigError(
+                name, f"is {value!r}", "Use text (lines for people) or json (one object a line)."
+            )
         return value

@@ -91,7 +91,12 @@ def seed(sessions: Any, team_id: str, members: int, now: datetime) -> None:
         links = []
         for n in range(members):
             kind = TopicKind.OFFERED if n % 3 == 0 else TopicKind.SOUGHT
-            for topic in rng.sample(TOPICS, rng.randint(2, 4)):
+            topics = rng.sample(TOPICS, rng.randint(2, 4))
+            if n == 1 and "public speaking" not in topics:
+                # The timed seeker searches a topic they gave a goal for, so find answers with
+                # mentors rather than asking what they want from it first.
+                topics.append("public speaking")
+            for topic in topics:
                 links.append(
                     {
                         "member_id": ids_by_user[f"UB{n:06d}"],

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 from bot.core.blocks import build_delivery_failed
 from bot.core.models import Member, OutboxMessage
 from bot.core.outbox import NOTICE_KIND, NoticeWriter, Outgoing, Rendered, Renderer, Skip
-from bot.find.blocks import INTROS_RENDERERS, WISHES_RENDERERS
+from bot.find.blocks import CLOSING_RENDERERS, INTROS_RENDERERS, WISHES_RENDERERS
 from bot.prepare.blocks import MEETINGS_RENDERERS
+from bot.program.blocks import PROGRAM_RENDERERS, ROUND_RENDERERS
 from bot.reframe.blocks import REFRAME_RENDERERS
 from bot.respect.blocks import CHECKINS_RENDERERS, SUCCESSES_NOTICE_WRITERS, SUCCESSES_RENDERERS
 
@@ -70,10 +71,13 @@ def _recipient_names(session: Session, rows: Iterable[OutboxMessage]) -> dict[in
 
 RENDERERS: dict[str, Renderer] = {
     **INTROS_RENDERERS,
+    **CLOSING_RENDERERS,
     **MEETINGS_RENDERERS,
     **CHECKINS_RENDERERS,
     **SUCCESSES_RENDERERS,
     **REFRAME_RENDERERS,
     **WISHES_RENDERERS,
+    **PROGRAM_RENDERERS,
+    **ROUND_RENDERERS,
     NOTICE_KIND: render_delivery_failed,
 }

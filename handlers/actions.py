@@ -27,14 +27,23 @@ from bot.find.blocks import (
 )
 from bot.find.finding import wanted_topics
 from bot.find.intros import accept_request, mentor_to_ask, request_to_answer, withdraw_request
-from bot.find.profiles import become_mentor
 from bot.find.wishes import make_wishes
 from bot.prepare.meetings import active_pairing, meeting_for
+from bot.program.blocks import (
+    build_forgotten,
+    build_nudge_answer,
+    build_round_approved,
+    build_round_discarded,
+)
+from bot.program.controls import forget_me
+from bot.program.matching_round import approve_round, discard_round
+from bot.program.nudges import nudge_from_admin
 from bot.respect.blocks import (
     build_checkin_held,
     build_checkin_missed,
     build_continue_answered,
     build_followup_answered,
+    build_thanks_modal,
 )
 from bot.respect.checkins import (
     answer_for,
@@ -44,9 +53,10 @@ from bot.respect.checkins import (
     record_outcome,
 )
 from bot.respect.successes import remove_success
-from handlers.commands import show_matches
+from handlers.admin import require_admin
+from handlers.commands import MENTION_ID, show_matches, take_down
 from handlers.deps import Deps, Interaction
-from handlers.directory import sync_member
+from handlers.directory import channel_label, sync_member
 from handlers.forms import (
     advice_view,
     after_session_view,
@@ -151,6 +161,9 @@ def register(app: App, deps: Deps) -> None:
     register_find(app, deps)
     register_meetings(app, deps)
     register_respect(app, deps)
+    register_controls(app, deps)
+    register_admin_tools(app, deps)
+    register_rounds(app, deps)
 
 
 def register_find(app: App, deps: Deps) -> None:
@@ -317,18 +330,35 @@ def register_respect(app: App, deps: Deps) -> None:
     @on(app, deps, ids.KEEP_GOING_ACTION, ids.END_PAIRING_ACTION)
     def handle_continue(click: Click) -> None:
         keep = click.action_id == ids.KEEP_GOING_ACTION
-        click.answer(
+        message = click.run(
             lambda session: build_continue_answered(
                 continue_pairing(session, click.id, click.team_id, click.user_id, keep, click.now),
                 keep,
+                click.user_id,
             )
         )
+        if message is None:
+            return
+        if not keep and click.response_url:
+            # The question sits in the pair's group DM: gone for both, so nobody answers it again
+            # and the partner's only news is their own DM.
+            click.respond(delete_original=True)
+        click.tell(message)
 
     @on(app, deps, ids.SHARE_SUCCESS_ACTION)
     def handle_share_success(click: Click) -> None:
+        channel = channel_label(click.client, deps.settings.success_channel)
+
         def form(session: Session) -> View:
             view = success_view(
-                session, deps, click.team_id, click.user_id, "", click.response_url, click.id
+                session,
+                deps,
+                click.team_id,
+                click.user_id,
+                "",
+                click.response_url,
+                click.id,
+                channel=channel,
             )
             if view is None:
                 raise MentorCoachError(NO_MENTOR_YET)
@@ -353,7 +383,7 @@ def register_respect(app: App, deps: Deps) -> None:
 
     @on(app, deps, ids.BECOME_MENTOR_ACTION)
     def handle_become_mentor(click: Click) -> None:
-        click.run(lambda session: become_mentor(session, click.team_id, click.user_id, click.now))
+        # Only the form says "mentor": the role is saved with it, so Cancel changes nothing.
         open_profile_modal(
             click.client,
             deps,
@@ -361,4 +391,74 @@ def register_respect(app: App, deps: Deps) -> None:
             team_id=click.team_id,
             user_id=click.user_id,
             response_url=click.response_url,
+            as_mentor=True,
         )
+
+
+def register_controls(app: App, deps: Deps) -> None:
+    """Everyone's controls: a last thank-you after `/mentor end`, and the confirmed forget me."""
+
+    @on(app, deps, ids.LAST_THANKS_ACTION)
+    def handle_last_thanks(click: Click) -> None:
+        # The ordinary thank-you form and its checks (once a day, no blocks) do the rest.
+        to = click.value if MENTION_ID.match(click.value) else ""
+        if not to:
+            click.tell(build_note("I can't tell who that thank-you is for."))
+            return
+        metadata = json.dumps({"to": to, "r": click.response_url})
+        click.open(build_thanks_modal(f"<@{to}>", metadata))
+
+    @on(app, deps, ids.FORGET_ME_ACTION)
+    def handle_forget_me(click: Click) -> None:
+        posts = click.run(
+            lambda session: forget_me(session, click.team_id, click.user_id, click.now)
+        )
+        if posts is None:
+            return
+        take_down(click.client, posts)
+        click.tell(build_forgotten(len(posts)))
+
+
+def register_admin_tools(app: App, deps: Deps) -> None:
+    """Program admins' buttons; the admin gate runs first, after ack (users.info is I/O)."""
+
+    @on(app, deps, ids.ADMIN_NUDGE_ACTION)
+    def handle_admin_nudge(click: Click) -> None:
+        try:
+            require_admin(click.client, deps, click.user_id)
+        except MentorCoachError as error:
+            click.tell(build_note(str(error)))
+            return
+
+        def nudge(session: Session) -> Message:
+            result, pairing = nudge_from_admin(
+                session, click.team_id, click.id, click.now, click.user_id
+            )
+            return build_nudge_answer(
+                result, pairing.mentor.slack_user_id, pairing.mentee.slack_user_id
+            )
+
+        click.answer(nudge)
+
+
+def register_rounds(app: App, deps: Deps) -> None:
+    """A matching round's Approve and Discard: admins only, and each round decided once."""
+
+    @on(app, deps, ids.ROUND_APPROVE_ACTION, ids.ROUND_DISCARD_ACTION)
+    def handle_round_decision(click: Click) -> None:
+        try:
+            require_admin(click.client, deps, click.user_id)
+        except MentorCoachError as error:
+            click.tell(build_note(str(error)))
+            return
+
+        def decide(session: Session) -> Message:
+            if click.action_id == ids.ROUND_DISCARD_ACTION:
+                discard_round(session, click.team_id, click.id, click.user_id, click.now)
+                return build_round_discarded()
+            approved = approve_round(
+                session, click.team_id, click.id, click.user_id, deps.settings, click.now
+            )
+            return build_round_approved(approved)
+
+        click.answer(decide)

@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 from bot.core.blocks import build_dm_without_words
 from bot.core.inbox import first_delivery
 from bot.core.typed import clean_text, is_user_id
+from bot.find.leaving import account_changed
 from bot.home.blocks import build_dm_reply
 from bot.prepare.blocks import build_agenda_added, build_meeting_started
 from bot.prepare.meetings import Captured, capture_dm, delete_dm_item, edit_dm_item
@@ -90,6 +91,18 @@ def register(app: App, deps: Deps) -> None:
         with deps.sessions.begin() as session:
             delete_dm_item(session, event["channel"], event.get("deleted_ts", ""))
 
+    @app.event("user_change")
+    @once
+    def handle_user_change(event: dict[str, Any], body: dict[str, Any]) -> None:
+        """Someone's account changed; a deleted (deactivated) one has left the program."""
+        user = event.get("user") if isinstance(event.get("user"), dict) else {}
+        if not is_user_id(user.get("id")):
+            return
+        with deps.sessions.begin() as session:
+            account_changed(
+                session, body["team_id"], user["id"], user.get("deleted") is True, deps.clock()
+            )
+
     @app.event("message")
     def handle_other_messages() -> None:
         """Bot messages and channel chatter: nothing to do, but Slack needs the ack."""
@@ -102,12 +115,16 @@ def typed(message: dict[str, Any]) -> str:
 
 
 def agenda_reply(captured: Captured) -> dict[str, Any]:
-    if captured.outcome == "added" and captured.meeting is not None:
+    if captured.outcome == "added" and captured.meeting and captured.reader:
         return build_agenda_added(
-            captured.meeting, captured.partner_name, captured.items, captured.open_meetings
+            captured.meeting,
+            captured.partner_name,
+            captured.items,
+            captured.open_meetings,
+            captured.reader,
         )
-    if captured.outcome == "started" and captured.meeting is not None:
-        return build_meeting_started(captured.meeting)
+    if captured.outcome == "started" and captured.meeting and captured.reader:
+        return build_meeting_started(captured.meeting, captured.reader)
     return build_dm_reply()
 
 

@@ -34,12 +34,15 @@ def open_profile_modal(
     team_id: str,
     user_id: str,
     response_url: str | None,
+    as_mentor: bool = False,
 ) -> None:
     """Open at once: the trigger_id dies 3 seconds after the click, so nothing slow comes first."""
     with deps.sessions.begin() as session:
         view = build_profile_modal(
             find_member(session, team_id, user_id),
             private_metadata=json.dumps({"r": response_url} if response_url else {}),
+            as_mentor=as_mentor,
+            default_hours=deps.settings.quiet_hours,
         )
     client.views_open(trigger_id=trigger_id, view=view)
 
@@ -58,7 +61,7 @@ def meeting_view(action: str, meeting: Meeting, user_id: str, response_url: str 
     me = meeting.pairing.person(user_id) or meeting.pairing.mentee
     partner = partner_of(meeting.pairing, me.id)
     if action == ids.CANCEL_MEETING_ACTION:
-        return build_cancel_modal(meeting, metadata)
+        return build_cancel_modal(meeting, metadata, me)
     if action == ids.ADD_TOPICS_ACTION:
         return build_agenda_modal(partner.name, metadata)
     return build_schedule_modal(
@@ -93,6 +96,8 @@ def success_view(
     text: str,
     response_url: str | None,
     meeting_id: int = 0,
+    *,
+    channel: str | None,
 ) -> View | None:
     """The share-a-success form, crediting the session's or current mentor; None if no mentor."""
     member = member_for(session, team_id, user_id, deps.clock())
@@ -108,5 +113,5 @@ def success_view(
         default or mentors[0].id,
         json.dumps({"r": response_url}),
         text=text,
-        channel=deps.settings.success_channel,
+        channel=channel,
     )

@@ -16,14 +16,19 @@ from bot.core import ids
 from bot.core.blocks import Message, View, build_note
 from bot.core.errors import AlreadyDone, InvalidInput, MentorCoachError
 from bot.core.inbox import act_once
-from bot.core.mrkdwn import local_time
 from bot.core.typed import clean_text, row_id
 from bot.find.blocks import build_profile_saved, build_request_answered, build_request_sent
 from bot.find.finding import GoalsForm, save_goals
 from bot.find.intros import decline_request, request_intro
 from bot.find.profiles import ProfileForm, save_profile, validate_profile
-from bot.prepare.blocks import build_schedule_modal
+from bot.prepare.blocks import (
+    booked_summary,
+    build_schedule_modal,
+    cancelled_summary,
+    moved_summary,
+)
 from bot.prepare.meetings import (
+    SERIES_SESSIONS,
     MeetingForm,
     NeedsConfirmation,
     active_pairing,
@@ -39,7 +44,7 @@ from bot.respect.checkins import leave_note, save_advice, send_thanks, thank_men
 from bot.respect.successes import share_success
 from handlers.commands import show_matches
 from handlers.deps import Deps, Interaction
-from handlers.directory import check_person, sync_member
+from handlers.directory import channel_label, check_person, sync_member
 from handlers.home import publish_home
 
 T = TypeVar("T")
@@ -76,6 +81,11 @@ class Submission(Interaction):
 
     def typed(self, block_id: str, action_id: str) -> str | None:
         value = self.field(block_id, action_id).get("value")
+        return clean_text(value) if isinstance(value, str) else None
+
+    def picked_time(self, block_id: str, action_id: str) -> str | None:
+        """A timepicker's "HH:mm"; anything else (a forged payload) is passed on to be refused."""
+        value = self.field(block_id, action_id).get("selected_time")
         return clean_text(value) if isinstance(value, str) else None
 
     def chosen(self, block_id: str, action_id: str) -> str | None:
@@ -143,7 +153,7 @@ def register(app: App, deps: Deps) -> None:
     @on(app, deps, ids.PROFILE_CALLBACK)
     def handle_profile_submission(form: Submission) -> None:
         try:
-            profile = validate_profile(profile_form(form))
+            profile = validate_profile(profile_form(form), deps.settings.quiet_hours)
         except InvalidInput as error:
             form.ack(response_action="errors", errors=error.errors)
             return
@@ -177,6 +187,8 @@ def profile_form(form: Submission) -> ProfileForm:
         background=form.typed(ids.PROFILE_BACKGROUND_BLOCK, ids.PROFILE_BACKGROUND_ACTION),
         experience=form.typed(ids.PROFILE_EXPERIENCE_BLOCK, ids.PROFILE_EXPERIENCE_ACTION),
         capacity=form.typed(ids.PROFILE_CAPACITY_BLOCK, ids.PROFILE_CAPACITY_ACTION),
+        work_start=form.picked_time(ids.PROFILE_WORK_START_BLOCK, ids.PROFILE_WORK_START_ACTION),
+        work_end=form.picked_time(ids.PROFILE_WORK_END_BLOCK, ids.PROFILE_WORK_END_ACTION),
     )
 
 
@@ -248,12 +260,15 @@ def meeting_form(form: Submission) -> MeetingForm:
     # datetimepicker submits Unix seconds as selected_date_time; Bolt has no helper for it.
     when = form.field(ids.WHEN_BLOCK, ids.WHEN_ACTION).get("selected_date_time")
     confirmed = form.meta.get("c")
+    until = form.field(ids.UNTIL_BLOCK, ids.UNTIL_ACTION).get("selected_date")
     return MeetingForm(
         starts_at=when if isinstance(when, int) else None,
         duration=form.chosen(ids.DURATION_BLOCK, ids.DURATION_ACTION),
         cadence=form.chosen(ids.CADENCE_BLOCK, ids.CADENCE_ACTION),
         topic=form.typed(ids.MEETING_TOPIC_BLOCK, ids.MEETING_TOPIC_ACTION),
         confirmed_at=confirmed if isinstance(confirmed, int) else None,
+        sessions=form.typed(ids.SESSIONS_BLOCK, ids.SESSIONS_ACTION),
+        until=clean_text(until) if isinstance(until, str) else None,
     )
 
 
@@ -268,15 +283,14 @@ def register_meetings(app: App, deps: Deps) -> None:
     @on(app, deps, ids.CANCEL_CALLBACK)
     def handle_cancel_submission(form: Submission) -> None:
         whole = form.chosen(ids.CANCEL_SCOPE_BLOCK, ids.CANCEL_SCOPE_ACTION) == "series"
-        cancelled = form.save(
-            lambda session: cancel_meeting(
-                session, form.id("m"), form.team_id, form.user_id, whole, form.now
+        said = form.save(
+            lambda session: cancelled_summary(
+                cancel_meeting(session, form.id("m"), form.team_id, form.user_id, whole, form.now),
+                form.user_id,
             ),
             ids.CANCEL_SCOPE_BLOCK,
         )
-        if cancelled is not None:
-            count = "1 session" if len(cancelled) == 1 else f"{len(cancelled)} sessions"
-            form.reply(build_note(f"Cancelled {count}. I've told you both."))
+        form.reply(build_note(said) if said else None)
 
     @on(app, deps, ids.AGENDA_CALLBACK)
     def handle_agenda_submission(form: Submission) -> None:
@@ -298,13 +312,12 @@ def book_or_move(session: Session, form: Submission, plan_form: MeetingForm) -> 
         meeting = reschedule_meeting(
             session, form.id("m"), form.team_id, form.user_id, plan_form, settings, now
         )
-        return f"Moved to {local_time(meeting.starts_at)}. I've told you both."
+        return moved_summary(meeting, form.user_id)
     pairing = active_pairing(session, form.id("p"), form.team_id, form.user_id)
     me = pairing.person(form.user_id) or pairing.mentee
-    plan = validate_plan(plan_form, partner_of(pairing, me.id), now, series=True)
+    plan = validate_plan(plan_form, partner_of(pairing, me.id), now, series=True, tz=me.tz)
     meetings = schedule_meeting(session, pairing, form.user_id, plan, settings, now)
-    repeat = f" and {len(meetings) - 1} more after it" if len(meetings) > 1 else ""
-    return f"Booked for {local_time(meetings[0].starts_at)}{repeat}. I've told you both."
+    return booked_summary(meetings, form.user_id)
 
 
 def warning_view(meta: dict[str, Any], warning: NeedsConfirmation) -> View:
@@ -316,6 +329,8 @@ def warning_view(meta: dict[str, Any], warning: NeedsConfirmation) -> View:
         starts_at=plan.starts_at,
         duration=plan.duration,
         cadence=plan.cadence_weeks,
+        sessions=plan.sessions if plan.cadence_weeks else SERIES_SESSIONS,
+        until=plan.until,
         topic=plan.topic or "",
         warning=str(warning),
         moving="m" in meta,
@@ -367,6 +382,8 @@ def register_respect(app: App, deps: Deps) -> None:
     def handle_success_submission(form: Submission) -> None:
         mentor = form.chosen(ids.SUCCESS_MENTOR_BLOCK, ids.SUCCESS_MENTOR_ACTION) or ""
         public = form.chosen(ids.SUCCESS_SCOPE_BLOCK, ids.SUCCESS_SCOPE_ACTION) == "public"
+        # Looked up when the form opened, so this is the cached name, not a Slack call.
+        channel = channel_label(form.client, deps.settings.success_channel)
 
         def share(session: Session) -> Message:
             shared = share_success(
@@ -379,6 +396,6 @@ def register_respect(app: App, deps: Deps) -> None:
                 deps.settings,
                 form.now,
             )
-            return build_success_shared(shared.mentor, shared.channel_note, public)
+            return build_success_shared(shared.mentor, shared.channel_note, public, channel)
 
         form.reply(form.save(share, ids.SUCCESS_TEXT_BLOCK))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
@@ -61,8 +63,9 @@ def run_demo(wiring: ModuleType, out: TextIO = sys.stdout) -> int:
                     for name, real_name, tz, _ in PEOPLE
                 }
                 slack.add_channel("wins", members=[slack.bot_user_id, *people.values()])
-                play(Story(driver, slack, deliverer, clock), people)
-                _print_story(out, events_url, slack)
+                story = Story(driver, slack, deliverer, clock)
+                play(story, people)
+                _print_story(out, events_url, slack, story, people)
             finally:
                 server.shutdown()
                 server.server_close()
@@ -78,6 +81,14 @@ class Story:
         self, driver: SlackDriver, slack: FakeSlack, deliverer: Deliverer, clock: ManualClock
     ) -> None:
         self.driver, self.slack, self.deliverer, self.clock = driver, slack, deliverer, clock
+        # (wall-clock time, story time) at each jump, so the transcript can tell what "today"
+        # was for a reader when they saw something.
+        self._jumps: list[tuple[float, datetime]] = [(time.time(), clock())]
+
+    def moment(self, at: float) -> datetime:
+        """The story's time when the wall clock read `at` (a timeline entry's time)."""
+        index = bisect.bisect_right([wall for wall, _ in self._jumps], at) - 1
+        return self._jumps[max(index, 0)][1]
 
     def tick(self) -> None:
         self.slack.narrate("the delivery tick sends what is due")
@@ -85,6 +96,7 @@ class Story:
 
     def wait_until(self, moment: datetime, what: str) -> None:
         self.clock.advance(moment - self.clock())
+        self._jumps.append((time.time(), moment))
         self.slack.narrate(f"time passes: it is now {moment:%a %d %b %H:%M} UTC, {what}")
         self.tick()
 
@@ -225,6 +237,7 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.submit(
         kenji,
         {
+            "Topics you can help with (mentors)": "python, database migrations",
             "Your background": "Backend engineer; gave my first talk this spring.",
             "How many mentees can you take at once? (mentors)": "1",
         },
@@ -234,12 +247,19 @@ def play(story: Story, people: dict[str, str]) -> None:
     driver.dm(lucia, "Hi! What can you do?")
 
 
-def _print_story(out: TextIO, events_url: str, slack: FakeSlack) -> None:
+def _print_story(
+    out: TextIO, events_url: str, slack: FakeSlack, story: Story, people: dict[str, str]
+) -> None:
     out.write("Mentor Coach demo\n=================\n")
     out.write(f"The real bot is serving {events_url}; Slack is a local stand-in.\n")
     out.write("People:\n")
     for name, real_name, tz, about in PEOPLE:
         out.write(f"  {name} ({real_name}, {tz}): {about}\n")
     out.write("\n")
-    out.write(render_timeline(slack.timeline, names=slack.display_names()))
+    # Each person reads every date on their own clock, as Slack shows them.
+    zones = {people[name]: tz for name, _, tz, _ in PEOPLE}
+    timeline = render_timeline(
+        slack.timeline, names=slack.display_names(), zones=zones, clock=story.moment
+    )
+    out.write(timeline)
     out.write("\nThe demo is over: everything above went through Slack-shaped HTTP calls.\n")

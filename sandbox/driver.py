@@ -206,7 +206,7 @@ class SlackDriver:
             raise AssertionError("Slack would not submit this modal: " + "; ".join(reasons))
         self.slack.set_view_state(view["id"], state)
         view["state"] = {"values": state}
-        mark = self.slack.record_action(user_id, f'submitted "{_title(view)}"')
+        mark = self.slack.record_action(user_id, f'submitted "{_title(view)}"', view=view)
         reply = self._post_payload(self._submission(user_id, _as_sent(view)), copies)
         failure = self._ack_failure(reply)
         if failure is None:
@@ -314,6 +314,23 @@ class SlackDriver:
         home = self.slack.home(user_id)
         if home is not None:
             event["view"] = _as_sent(home)
+        return self._send_event(event)
+
+    def leave(self, user_id: str) -> Reply:
+        """An admin deactivates the person's account: Slack refuses DMs to them from now on and
+        tells the app with `user_change` (the user object, now `deleted: true`)."""
+        self.slack.deactivate_user(user_id)
+        self.slack.record_action(user_id, "left the workspace (account deactivated)")
+        return self.user_changed(user_id)
+
+    def user_changed(self, user_id: str) -> Reply:
+        """Slack's `user_change` event, carrying the person's user object as it is now."""
+        event = {
+            "type": "user_change",
+            "user": self.slack.user(user_id),
+            "cache_ts": int(time.time()),
+            "event_ts": _event_ts(),
+        }
         return self._send_event(event)
 
     def redeliver(self, reply_or_event_id: Reply | str | None = None, retry_num: int = 1) -> Reply:

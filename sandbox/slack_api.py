@@ -44,7 +44,7 @@ MESSAGE_TEXT_LIMIT = 40_000
 
 SCOPES = (
     "commands,chat:write,im:write,im:history,mpim:write,mpim:history,channels:history,"
-    "groups:history,users:read,reactions:write"
+    "groups:history,users:read,reactions:write,files:write,channels:read"
 )
 
 
@@ -162,6 +162,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "conversations.open": self._conversations_open,
             "conversations.history": self._conversations_history,
+            "conversations.info": self._conversations_info,
             "chat.postMessage": self._chat_post_message,
             "chat.postEphemeral": self._chat_post_ephemeral,
             "chat.update": self._chat_update,
@@ -171,6 +172,8 @@ class FakeSlack:
             "views.update": self._views_update,
             "views.publish": self._views_publish,
             "reactions.add": self._reactions_add,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
         }
         self._add_bot_user()
         self._forget_activity()
@@ -240,6 +243,7 @@ class FakeSlack:
         self._response_urls: dict[str, _ResponseUrl] = {}
         self._opened: set[str] = set()
         self._placing: TimelineMark | None = None
+        self._uploads: dict[str, dict] = {}  # file id -> the upload, until it is completed
 
     # ----------------------------------------------------------------- workspace setup
 
@@ -308,10 +312,27 @@ class FakeSlack:
             )
             return channel_id
 
+    def set_admin(self, user_id: str, *, is_admin: bool = True, is_owner: bool = False) -> None:
+        """Make the person a workspace admin (or owner), as users.info then reports them."""
+        with self._lock:
+            self._users[user_id]["is_admin"] = is_admin or is_owner
+            self._users[user_id]["is_owner"] = is_owner
+
     def deactivate_user(self, user_id: str) -> None:
         """The person leaves the workspace: DMs to them are refused from now on."""
         with self._lock:
             self._users[user_id]["deleted"] = True
+
+    def update_user(self, user_id: str, *, name: str | None = None, tz: str | None = None) -> None:
+        """The person changes their display name or moves to another time zone."""
+        with self._lock:
+            user = self._users[user_id]
+            if name is not None:
+                user["profile"]["display_name"] = user["profile"]["display_name_normalized"] = name
+            if tz is not None:
+                offset = dt.datetime.now(ZoneInfo(tz)).utcoffset() or dt.timedelta(0)
+                user.update(tz=tz, tz_label=tz, tz_offset=int(offset.total_seconds()))
+            user["updated"] = int(time.time())
 
     def archive_channel(self, channel_id: str) -> None:
         """Someone archives the channel: posts to it are refused with is_archived."""
@@ -401,7 +422,23 @@ class FakeSlack:
         """The timeline as readable text."""
         from sandbox.transcript import render_timeline  # it imports this module's dataclasses
 
-        return render_timeline(self.timeline, names=self.display_names(), app_name=self.app_name)
+        with self._lock:
+            zones = {user_id: user.get("tz") or "UTC" for user_id, user in self._users.items()}
+        return render_timeline(
+            self.timeline, names=self.display_names(), app_name=self.app_name, zones=zones
+        )
+
+    def files(self, channel_id: str | None = None) -> list[dict]:
+        """Files the app shared (in one conversation, a C/D/G id or a user id for their DM).
+
+        Each is {"id", "name", "title", "content" (bytes), "channels", "initial_comment"}.
+        """
+        with self._lock:
+            shared = [f for f in self._uploads.values() if f["channels"]]
+            if channel_id is not None:
+                wanted = self._conversation(channel_id).id
+                shared = [f for f in shared if wanted in f["channels"]]
+            return copy.deepcopy(shared)
 
     def open_modal(self, user_id: str) -> dict | None:
         """The top view of the person's open modal stack (with any "errors" shown), or None."""
@@ -487,11 +524,15 @@ class FakeSlack:
         with self._lock:
             self._timeline.append(TimelineEntry(time.time(), "", "", action=text))
 
-    def record_action(self, user_id: str, action: str) -> TimelineMark:
-        """Add what a person did to the timeline (e.g. "typed: /mentor profile")."""
+    def record_action(self, user_id: str, action: str, *, view: dict | None = None) -> TimelineMark:
+        """Add what a person did to the timeline (e.g. "typed: /mentor profile"); `view` is the
+        modal they submitted, kept as it was so the transcript can show what they entered."""
         with self._lock:
             name = "Slack" if not user_id else self.user_name(user_id)
-            self._timeline.append(TimelineEntry(time.time(), user_id, name, action=action))
+            kept = copy.deepcopy(view) if view is not None else None
+            self._timeline.append(
+                TimelineEntry(time.time(), user_id, name, action=action, view=kept)
+            )
             return TimelineMark(
                 len(self._timeline), {user: len(seen) for user, seen in self._seen.items()}
             )
@@ -768,6 +809,21 @@ class FakeSlack:
         self._post(conversation, message)
         return {"channel": conversation.id, "ts": message["ts"], "message": copy.deepcopy(message)}
 
+    def _conversations_info(self, args: dict) -> dict:
+        """A public channel's id and name (what a person reads as #name). Like Slack, ids only."""
+        conversation = self._conversations.get(_required(args, "channel", "channel_not_found"))
+        if conversation is None or conversation.kind != "channel":
+            raise _Refusal("channel_not_found")
+        return {
+            "channel": {
+                "id": conversation.id,
+                "name": conversation.name,
+                "is_channel": True,
+                "is_archived": conversation.is_archived,
+                "is_member": self.bot_user_id in conversation.members,
+            }
+        }
+
     def _conversations_history(self, args: dict) -> dict:
         """Newest first, between `oldest` and `latest`; metadata only with include_all_metadata.
 
@@ -923,6 +979,73 @@ class FakeSlack:
         reaction["users"].append(self.bot_user_id)
         reaction["count"] += 1
         return {}
+
+    # ----------------------------------------------------------------- files (files_upload_v2)
+
+    def _files_get_upload_url_external(self, args: dict) -> dict:
+        filename = _required(args, "filename", "invalid_arguments")
+        try:
+            length = int(_required(args, "length", "invalid_arguments"))
+        except ValueError:
+            raise _Refusal("invalid_arguments") from None
+        if length < 1:
+            raise _Refusal("invalid_arguments")
+        file_id = self._unique_id(f"F0{len(self._uploads) + 1:06d}", self._uploads)
+        self._uploads[file_id] = {
+            "id": file_id,
+            "name": filename,
+            "title": filename,
+            "length": length,
+            "content": None,
+            "channels": [],
+            "initial_comment": "",
+        }
+        return {"upload_url": f"{self.base_url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _receive_upload(self, file_id: str, raw: bytes) -> tuple[int, str]:
+        """The bytes POSTed to an upload_url; Slack answers 200 "OK - <length>" in plain text."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if upload is None or upload["content"] is not None:
+                return 404, "Not Found"
+            upload["content"] = raw
+            return 200, f"OK - {len(raw)}"
+
+    def _files_complete_upload_external(self, args: dict) -> dict:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = _json_arg(files, "invalid_arguments")
+        if not isinstance(files, list) or not files:
+            raise _Refusal("invalid_arguments")
+        uploads = []
+        for item in files:
+            upload = self._uploads.get(str((item or {}).get("id")))
+            if upload is None or upload["content"] is None:
+                raise _Refusal("file_not_found")
+            uploads.append((upload, item))
+        conversation = self._postable(args["channel_id"]) if args.get("channel_id") else None
+        for upload, item in uploads:
+            upload["title"] = item.get("title") or upload["name"]
+        shown = [self._file_object(upload) for upload, _item in uploads]
+        if conversation is not None:
+            comment = str(args.get("initial_comment") or "")
+            message = self._bot_message(comment, None)
+            message.update(files=shown, upload=True)
+            for upload, _item in uploads:
+                upload["channels"].append(conversation.id)
+                upload["initial_comment"] = comment
+            self._post(conversation, message)
+        return {"files": [{"id": f["id"], "title": f["title"]} for f in shown]}
+
+    def _file_object(self, upload: dict) -> dict:
+        return {
+            "id": upload["id"],
+            "name": upload["name"],
+            "title": upload["title"],
+            "size": len(upload["content"] or b""),
+            "user": self.bot_user_id,
+            "channels": list(upload["channels"]),
+        }
 
     # ----------------------------------------------------------------- conversations
 
@@ -1378,6 +1501,9 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             status, answer = slack._handle_response_url(url.path[len("/response/") :], body)
             self._send(status, {}, answer)
+        elif url.path.startswith("/upload/v1/"):
+            status, said = slack._receive_upload(url.path[len("/upload/v1/") :], raw)
+            self._send_plain(status, said)
         else:
             self._send(404, {}, {"ok": False, "error": "not_found"})
 
@@ -1399,6 +1525,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up waiting (a hang_seconds failure); Slack would not care either
+
+    def _send_plain(self, status: int, said: str) -> None:
+        payload = said.encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
 
 def _parse_args(content_type: str, raw: bytes, query: str) -> dict:

@@ -3,22 +3,71 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete
+from slack_sdk import WebClient
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core.models import IdempotencyKey, ProcessedEvent
+from bot.core.members import record_slack_profile
+from bot.core.models import IdempotencyKey, OutboxMessage, OutboxStatus, ProcessedEvent
 from bot.find.intros import expire_requests
+from bot.program.nudges import queue_pair_nudges
+from bot.program.refresh import REFRESH_BATCH, profiles_to_refresh
 from bot.reframe.invitations import queue_digests
-from scheduler.delivery import Deliverer
+from handlers.directory import fetch_profile
+from scheduler.delivery import Deliverer, TickReport
 
 logger = logging.getLogger(__name__)
 EVENT_MEMORY = timedelta(days=7)
+SUMMARY_MINUTES = 15
+
+
+class DeliveryTally:
+    """What this process's delivery ticks did since the last summary line."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts = {"delivered": 0, "failed": 0, "retried": 0}
+
+    def add(self, report: TickReport) -> None:
+        with self._lock:
+            self._counts["delivered"] += report.sent + report.found
+            self._counts["failed"] += report.failed
+            self._counts["retried"] += report.retried
+
+    def take(self) -> dict[str, int]:
+        with self._lock:
+            counts, self._counts = self._counts, dict.fromkeys(self._counts, 0)
+        return counts
+
+
+def summarise_deliveries(tally: DeliveryTally, sessions: sessionmaker[Session]) -> None:
+    """One line every SUMMARY_MINUTES, and only when something was sent or failed: an idle
+    bot stays silent, a busy one writes 96 lines a day whatever its volume."""
+    counts = tally.take()
+    if not any(counts.values()):
+        return
+    with sessions.begin() as session:
+        pending = session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.PENDING)
+        )
+    logger.info(
+        "deliveries in the last %s minutes: delivered %s, failed %s, retried %s; %s pending",
+        SUMMARY_MINUTES,
+        counts["delivered"],
+        counts["failed"],
+        counts["retried"],
+        pending,
+        extra={**counts, "pending": pending},
+    )
 
 
 def forget_old_events(sessions: sessionmaker[Session], now: datetime) -> None:
@@ -38,6 +87,31 @@ def monthly_digests(sessions: sessionmaker[Session], now: datetime) -> None:
         queued = queue_digests(session, now)
     if queued:
         logger.info("queued %s monthly mentor digests", queued)
+
+
+def nudge_quiet_pairs(sessions: sessionmaker[Session], now: datetime) -> None:
+    """Pairs with nothing booked for two weeks get one kind nudge, at most once a fortnight."""
+    with sessions.begin() as session:
+        nudged = queue_pair_nudges(session, now)
+    if nudged:
+        logger.info("nudged %s quiet pairs", nudged)
+
+
+def refresh_profiles(
+    sessions: sessionmaker[Session],
+    client: WebClient,
+    now: datetime,
+    batch: int = REFRESH_BATCH,
+) -> int:
+    """Names and time zones from users.info, a batch a minute: everyone once a day, within
+    Slack's rate tier, and never inside a request. Returns how many were asked about."""
+    with sessions.begin() as session:
+        due = profiles_to_refresh(session, now, batch)
+    for team_id, user_id in due:  # one lookup at a time, no transaction held across it
+        profile = fetch_profile(client, user_id)
+        with sessions.begin() as session:
+            record_slack_profile(session, team_id, user_id, profile, now)
+    return len(due)
 
 
 def housekeeping(sessions: sessionmaker[Session], now: datetime) -> None:
@@ -77,6 +151,7 @@ def start_scheduler(
     jobs = [
         lambda now: forget_old_events(sessions, now),
         lambda now: monthly_digests(sessions, now),
+        lambda now: nudge_quiet_pairs(sessions, now),
         *(daily_jobs or []),
     ]
 
@@ -84,9 +159,10 @@ def start_scheduler(
         for job in jobs:
             job(clock())
 
+    tally = DeliveryTally()
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(
-        lambda: while_database_answers(deliverer.run_due),
+        lambda: while_database_answers(lambda: tally.add(deliverer.run_due())),
         "interval",
         seconds=deliverer.settings.delivery_tick_seconds,
         id="deliver",
@@ -99,6 +175,24 @@ def start_scheduler(
         "interval",
         minutes=1,
         id="housekeeping",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        lambda: while_database_answers(
+            lambda: refresh_profiles(sessions, deliverer.client, clock())
+        ),
+        "interval",
+        minutes=1,
+        id="refresh_profiles",
+        max_instances=1,
+        coalesce=True,
+    )
+    scheduler.add_job(
+        lambda: while_database_answers(lambda: summarise_deliveries(tally, sessions)),
+        "interval",
+        minutes=SUMMARY_MINUTES,
+        id="summary",
         max_instances=1,
         coalesce=True,
     )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.core import outbox
 from bot.core.block_limits import OverSlackLimits
 from bot.core.settings import Settings
+from bot.find.leaving import member_left_by_id
 from bot.renderers import RENDERERS
 
 logger = logging.getLogger(__name__)
@@ -235,7 +236,13 @@ class Deliverer:
         code, transient = _classify(error)
         with self.sessions.begin() as session:
             held = outbox.record_failure(
-                session, delivery.id, code, self.clock(), transient=transient, token=token
+                session,
+                delivery.id,
+                code,
+                self.clock(),
+                transient=transient,
+                token=token,
+                on_gone=member_left_by_id,
             )
         if not held:
             report.taken += 1

@@ -269,8 +269,10 @@ def test_a_thank_you_to_someone_who_left_is_not_lost_silently(bot):
     (thanks,) = _rows(bot, "thanks")
     assert (thanks.status, thanks.last_error) == (OutboxStatus.FAILED, "account_inactive")
     assert len(bot.slack.history(amara)) == before
-    told = shown(dms(bot, kenji)[-1])
+    # Kenji hears why the note did not arrive, then (once) that the pair has ended.
+    told, ended = (shown(dm) for dm in dms(bot, kenji)[-2:])
     assert "Amara couldn't get your thank-you note" in told and "no longer active" in told
+    assert "Amara* is no longer in this workspace" in ended and "come to a close" in ended
 
 
 @pytest.mark.settings(success_channel="#wins")

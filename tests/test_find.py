@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -192,6 +192,9 @@ def test_nobody_offers_it_suggests_nearby_topics_and_saves_a_wish(bot):
     news = last(bot, kenji)
     assert news.kind == "dm" and "someone now offers *public relations*" in shown(news)
     bot.driver.click(kenji, text="Find a mentor")
+    # A topic new to Kenji, with a mentor now: first what he wants from it, then the match.
+    assert "want from public relations" in json.dumps(bot.slack.open_modal(kenji))
+    bot.driver.submit(kenji, {ids.GOALS_ACTION: "Pitch our launch to the press."})
     assert "Dee" in json.dumps(last(bot, kenji).blocks)
     mentor(bot, "Eve", "Europe/Paris", "public relations")  # told once, not for every mentor
     assert bot.deliver() == 0
@@ -424,12 +427,13 @@ def test_capacity_holds_when_two_accepts_race(bot):
     for thread in threads:
         thread.join(timeout=30)
     assert len(outcomes) == 2 and outcomes.count("accepted") == 1
-    assert any("limit of 1 mentees" in outcome for outcome in outcomes)
+    # The loser finds the request already closed: the winner filled the last slot.
+    assert any("slots filled up" in outcome for outcome in outcomes)
     assert len(pairings(bot)) == 1
 
 
 def test_accepting_beyond_capacity_is_refused_and_raising_it_helps(bot):
-    amara = mentor(bot, "Amara", "Africa/Lagos", "Public speaking", capacity="1")
+    amara = mentor(bot, "Amara", "Africa/Lagos", "Public speaking", capacity="2")
     kenji, lin = mentee(bot, "Kenji"), mentee(bot, "Lin")
     for seeker in (kenji, lin):
         bot.driver.command(seeker, "find")
@@ -437,9 +441,15 @@ def test_accepting_beyond_capacity_is_refused_and_raising_it_helps(bot):
     bot.deliver()
     first, second = requests(bot)
     send(bot, amara, ids.ACCEPT_REQUEST_ACTION, first.id)
+    bot.driver.command(amara, "profile")  # a busy month: Amara lowers her limit to 1
+    bot.driver.submit(amara, {ids.PROFILE_CAPACITY_ACTION: "1"})
     send(bot, amara, ids.ACCEPT_REQUEST_ACTION, second.id)
     assert "limit of 1 mentees" in last(bot, amara).text
     assert len(pairings(bot)) == 1 and requests(bot)[1].status == RequestStatus.PENDING
+    bot.driver.command(amara, "profile")
+    bot.driver.submit(amara, {ids.PROFILE_CAPACITY_ACTION: "2"})
+    send(bot, amara, ids.ACCEPT_REQUEST_ACTION, second.id)
+    assert len(pairings(bot)) == 2 and requests(bot)[1].status == RequestStatus.ACCEPTED
 
 
 def test_block_hides_people_from_each_other_and_unblock_undoes_it(bot):
@@ -526,3 +536,80 @@ def test_a_pause_runs_out_by_itself(bot):
     bot.clock.advance(timedelta(days=3))
     bot.driver.command(kenji, "find")
     assert "Amara" in json.dumps(last(bot, kenji).blocks)
+
+
+def card(bot, user):
+    """The text of the latest request card a mentor got by DM."""
+    dm = next(s for s in reversed(bot.slack.seen(user)) if s.kind == "dm")
+    return "\n".join(b["text"]["text"] for b in dm.blocks if b["type"] == "section")
+
+
+def test_a_second_find_asks_what_they_want_from_that_topic_and_the_mentor_reads_it(bot):
+    mentor(bot, "Amara", "Africa/Lagos", "Public speaking")
+    ravi = mentor(bot, "Ravi", "Asia/Kolkata", "Python", background="Data engineer.")
+    kenji = bot.slack.add_user("Kenji", real_name="Kenji Watanabe", tz="Asia/Tokyo")
+    bot.driver.command(kenji, "find public speaking")
+    bot.driver.submit(kenji, {ids.GOALS_ACTION: GOALS})
+    assert "Amara" in json.dumps(last(bot, kenji).blocks)
+
+    # A new topic: Kenji is asked what he wants from python, with nothing stale filled in.
+    bot.driver.command(kenji, "find python")
+    form = bot.slack.open_modal(kenji)
+    assert form["callback_id"] == ids.GOALS_CALLBACK
+    assert "What do you want from *python*?" in json.dumps(form)
+    goal_box = next(b for b in form["blocks"] if b.get("block_id") == ids.GOALS_BLOCK)
+    assert goal_box["label"]["text"] == "What do you want from python, and why?"
+    assert "initial_value" not in goal_box["element"] and GOALS not in json.dumps(form)
+    python_goal = "Automate our team's weekly reporting with small python scripts."
+    bot.driver.submit(kenji, {ids.GOALS_ACTION: python_goal})
+    assert "Ravi" in json.dumps(last(bot, kenji).blocks)
+    ask(bot, kenji, ravi, note="Your data pipelines talk was great.")
+
+    bot.deliver()
+    read = card(bot, ravi)
+    assert "*Asking about:* python" in read
+    assert "*What they want from it:* Automate our team" in read
+    assert GOALS not in read  # the public speaking goal is not what Ravi was asked about
+    (request,) = requests(bot)
+    assert (request.topic_query, request.goal) == ("python", python_goal)
+    saved = member(bot, kenji)
+    assert saved.goals == GOALS  # the general goal stays the one he gave first
+
+    # Both topics have a goal now: either search goes straight to mentors.
+    opened = len(bot.slack.calls_to("views.open"))
+    for topic in ("python", "public speaking", "presenting"):
+        bot.driver.command(kenji, f"find {topic}")
+        assert last(bot, kenji).kind == "ephemeral" and "Mentors for" in last(bot, kenji).text
+    assert len(bot.slack.calls_to("views.open")) == opened
+
+
+def test_each_suggestion_says_how_it_fits_the_goal_and_when_both_are_awake(bot):
+    amara = mentor(
+        bot,
+        "Amara",
+        "Africa/Lagos",
+        "Public speaking",
+        background="Product lead. Regular conference speaker.",
+    )
+    mentor(bot, "Lucia", "America/Sao_Paulo", "Public speaking", background="Designer.")
+    kenji = mentee(bot)  # Tokyo, goal: "Give my first conference talk next spring..."
+    bot.driver.command(kenji, "find")
+    text = sections_text(last(bot, kenji))
+    amara_says, lucia_says = text.split("*Amara*")[1].split("*Lucia*")
+    assert "Matches your goal: *conference*" in amara_says
+    # Both awake 08:00-20:00 on their own clocks (QUIET_HOURS 20:00-08:00): Lagos' day is
+    # 16:00-04:00 in Tokyo, Sao Paulo's 20:00-08:00.
+    assert "You're both awake 16:00\u201320:00 your time (8 h behind you)" in amara_says
+    assert "Matches your goal" not in lucia_says
+    assert "Your waking hours don't meet (12 h behind you)" in lucia_says
+
+    # Amara works 10:00-18:00 Lagos time: 18:00-02:00 in Tokyo.
+    with bot.database.sessions.begin() as session:
+        saved = session.scalars(select(Member).where(Member.slack_user_id == amara)).one()
+        saved.work_start, saved.work_end = time(10), time(18)
+    bot.driver.command(kenji, "find")
+    assert "You're both awake 18:00\u201320:00 your time" in sections_text(last(bot, kenji))
+
+
+def sections_text(seen):
+    return "\n".join(b["text"]["text"] for b in seen.blocks if b["type"] == "section")

@@ -114,10 +114,10 @@ def test_a_series_booked_twice_is_one_series_and_one_notice(bot, how):
     bot.driver.click(amara, text="Schedule our first session")
     weekly = {ids.WHEN_ACTION: int(GOOD_TIME.timestamp()), ids.CADENCE_ACTION: "2"}
     twice(bot, how, submitting(bot, amara, weekly))
-    assert count(bot, Meeting) == 14  # every 2 weeks for six months, once
+    assert count(bot, Meeting) == 6  # every 2 weeks, 6 sessions (the default), once
     with bot.database.sessions.begin() as session:
         assert len(set(session.scalars(select(Meeting.series_id)))) == 1
-    assert rows(bot, "meeting_booked") == 1 and rows(bot, "agenda") == 14
+    assert rows(bot, "meeting_booked") == 1 and rows(bot, "agenda") == 6
     bot.deliver()
     for person in (amara, kenji):
         assert heard(bot, person, "Your session is booked") == 1

@@ -12,8 +12,10 @@ from bot.find.matching import (
     Exclusions,
     MentorCandidate,
     Seeker,
+    awake_together,
     describe_offset,
     exclusion_reason,
+    goal_fit,
     goal_overlap,
     hours_apart,
     nearby_topics,
@@ -602,3 +604,104 @@ def test_nearby_topics_consider_every_wanted_topic():
 )
 def test_nothing_close_means_no_suggestions(wanted, offered):
     assert nearby_topics(wanted, offered) == []
+
+
+# --- why a mentor is suggested: goal words and waking hours ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("goals", "text", "words"),
+    [
+        # As typed, first mention first, once per word; stop words never count.
+        (
+            "Give my first Conference talk; conferences scare me",
+            "conference talks",
+            ("Conference", "talk"),
+        ),
+        (
+            "I want to get better at public speaking",
+            "Public speaking coach",
+            ("public", "speaking"),
+        ),
+        ("Learn Node.js and APIs", "nodejs api design", ("Nodejs", "APIs")),
+        ("Grow into a staff engineer role", "Accountant", ()),
+        ("", "anything", ()),
+    ],
+)
+def test_goal_fit_names_the_goal_words_the_mentor_shares(goals, text, words):
+    assert goal_fit(goals, text) == words
+
+
+def test_goal_words_count_the_mentors_offered_topics_too():
+    wants = seeker(goals="Get into machine learning at work")
+    [match] = rank_mentors(
+        wants, [mentor(topics=("Public speaking", "Machine learning"))], Exclusions(), NOW
+    )
+    assert match.goal_words == ("machine",)
+
+
+@pytest.mark.parametrize(
+    ("tz_seeker", "seeker_hours", "tz_mentor", "mentor_hours", "on", "spans"),
+    [
+        # Tokyo (UTC+9) and Lagos (UTC+1), both awake 08-20: Lagos' day is 16-04 in Tokyo.
+        (
+            "Asia/Tokyo",
+            (time(8), time(20)),
+            "Africa/Lagos",
+            (time(8), time(20)),
+            date(2026, 1, 14),
+            ((time(16), time(20)),),
+        ),
+        # Sao Paulo (UTC-3) 08-20 is 20-08 in Tokyo: the days only touch.
+        (
+            "Asia/Tokyo",
+            (time(8), time(20)),
+            "America/Sao_Paulo",
+            (time(8), time(20)),
+            date(2026, 1, 14),
+            (),
+        ),
+        # A night owl in Lagos, awake 18-06: 02-14 in Tokyo, the morning part shared.
+        (
+            "Asia/Tokyo",
+            (time(8), time(20)),
+            "Africa/Lagos",
+            (time(18), time(6)),
+            date(2026, 1, 14),
+            ((time(8), time(14)),),
+        ),
+        # A long day in Lagos, 06-02 (14-10 in Tokyo), leaves a gap in Tokyo's day.
+        (
+            "Asia/Tokyo",
+            (time(8), time(20)),
+            "Africa/Lagos",
+            (time(6), time(2)),
+            date(2026, 1, 14),
+            ((time(8), time(10)), (time(14), time(20))),
+        ),
+        # No quiet hours for either: the whole day.
+        (
+            "Europe/Berlin",
+            (time(0), time(0)),
+            "Asia/Tokyo",
+            (time(0), time(0)),
+            date(2026, 1, 14),
+            ((time(0), time(0)),),
+        ),
+    ],
+)
+def test_awake_together_on_the_seekers_clock(
+    tz_seeker, seeker_hours, tz_mentor, mentor_hours, on, spans
+):
+    assert awake_together(tz_seeker, seeker_hours, tz_mentor, mentor_hours, on) == spans
+
+
+def test_each_persons_own_hours_rank_and_explain_the_match():
+    wants = seeker(tz="Asia/Tokyo", hours=(time(8), time(20)))
+    early = mentor(member_id=10, name="Early", tz="Africa/Lagos", hours=(time(8), time(20)))
+    late = mentor(member_id=11, name="Late", tz="Africa/Lagos", hours=(time(12), time(22)))
+    matches = rank_mentors(wants, [early, late], Exclusions(), NOW)
+    # Late is awake 20-06 in Tokyo: nothing shared; Early 16-04: four of Kenji's twelve hours.
+    assert ids(matches) == [10, 11]
+    assert [m.both_awake for m in matches] == [((time(16), time(20)),), ()]
+    assert matches[0].score == pytest.approx(0.5 + 0.1 + 0.2 * 4 / 12)

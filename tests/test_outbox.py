@@ -490,7 +490,8 @@ def test_outbox_report_for_operators(bot, tmp_path):
     kenji = outbox.member("Kenji")
     outbox.add("later", kenji, due_in=timedelta(days=400))
     outbox.add("broken", kenji)
-    outbox.bot.slack.fail_next("conversations.open", error="user_not_found")
+    # Not user_not_found: that would mean Kenji left, and his later message would be cancelled.
+    outbox.bot.slack.fail_next("conversations.open", error="channel_not_found")
     outbox.deliverer.tick()
     result = subprocess.run(
         [sys.executable, str(ROOT / "app.py"), "outbox"],
@@ -503,7 +504,7 @@ def test_outbox_report_for_operators(bot, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "1 pending, 0 sending, 0 sent, 1 failed, 0 cancelled" in result.stdout
     assert "#1 note to U" in result.stdout and "2027-12-30" in result.stdout
-    assert "#2 note: user_not_found" in result.stdout
+    assert "#2 note: channel_not_found" in result.stdout
 
 
 def test_a_group_dm_waits_until_everyone_in_it_is_outside_quiet_hours(bot):

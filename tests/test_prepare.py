@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -247,35 +247,127 @@ def test_two_upcoming_sessions_the_nearest_gets_the_answer(bot):
     assert f"<!date^{int(nearest.starts_at.timestamp())}^" in reply and "nearest" in reply
 
 
-def test_recurring_sessions_and_cancelling_one_or_the_rest(bot):
+def ts(when):
+    return int(when.timestamp())
+
+
+def block(view, block_id):
+    return next(b for b in view["blocks"] if b.get("block_id") == block_id)
+
+
+def group_notes(bot, user):
+    return [s for s in bot.slack.seen(user) if s.kind == "group"]
+
+
+def test_a_series_has_an_end_and_each_change_says_exactly_what_changed(bot):
     amara, kenji = pair(bot)
-    book(bot, amara, cadence="2")
+    bot.driver.click(amara, text="Schedule our first session")
+    modal = bot.slack.open_modal(amara)
+    assert block(modal, ids.SESSIONS_BLOCK)["element"]["initial_value"] == "6"
+    assert block(modal, ids.UNTIL_BLOCK)["optional"]
+    bot.driver.submit(amara, {ids.WHEN_ACTION: ts(GOOD_TIME), ids.CADENCE_ACTION: "1"})
     series = meetings(bot)
-    assert len(series) == 14  # every 2 weeks for the next six months
-    assert [m.starts_at - series[0].starts_at for m in series[:3]] == [
-        timedelta(0),
-        timedelta(weeks=2),
-        timedelta(weeks=4),
-    ]
-    assert len(outbox_rows(bot, "prep_prompt")) == 28 and len(outbox_rows(bot, "agenda")) == 14
+    assert [m.starts_at for m in series] == [GOOD_TIME + timedelta(weeks=n) for n in range(6)]
+    assert last(bot, amara).text == (
+        f"Booked for <!date^{ts(GOOD_TIME)}^{{date_short_pretty}} at {{time}}|Thu 26 Nov, 09:00> "
+        f"(30 min), every week, 6 sessions until <!date^{ts(series[-1].starts_at)}"
+        "^{date_short_pretty}|Thu 31 Dec>. I've told you both."
+    )
+    assert len(outbox_rows(bot, "prep_prompt")) == 12 and len(outbox_rows(bot, "agenda")) == 6
     bot.deliver()
-    third = series[2]
-    send(bot, kenji, ids.CANCEL_MEETING_ACTION, third.id)
+    booked = group_notes(bot, kenji)[-1]
+    assert "every week, 6 sessions until" in shown(booked)
+    assert booked.text == (
+        "Session booked: Thu 26 Nov, 09:00 for Amara, 17:00 for Kenji. "
+        "Then every week, 6 sessions in all."
+    )
+
+    # Kenji moves the third session from Thursday to Friday; nothing else moves.
+    third, friday = series[2], series[2].starts_at + timedelta(days=1, hours=1)
+    bot.clock.advance(timedelta(minutes=5))
+    send(bot, kenji, ids.RESCHEDULE_ACTION, third.id)
+    bot.driver.submit(kenji, {ids.WHEN_ACTION: ts(friday)})
+    assert last(bot, kenji).text == (
+        f"The session on <!date^{ts(third.starts_at)}^{{date_short_pretty}} at {{time}}"
+        f"|Thu 10 Dec, 17:00> moved to <!date^{ts(friday)}^{{date_short_pretty}} at {{time}}"
+        "|Fri 11 Dec, 18:00> (30 min). The rest of the series stays as it was. "
+        "I've told you both."
+    )
+    starts = [m.starts_at for m in meetings(bot)]
+    assert starts == [
+        *[m.starts_at for m in series[:2]],
+        friday,
+        *[m.starts_at for m in series[3:]],
+    ]
+    bot.deliver()
+    moved = shown(group_notes(bot, amara)[-1])
+    assert f"The session on <!date^{ts(third.starts_at)}^" in moved
+    assert f"moved to <!date^{ts(friday)}^" in moved and "|Fri 11 Dec, 10:00 for Amara" in moved
+    assert "The rest of the series stays as it was." in moved
+
+    # Kenji cancels just the second one.
+    bot.clock.advance(timedelta(minutes=5))
+    send(bot, kenji, ids.CANCEL_MEETING_ACTION, series[1].id)
     bot.driver.submit(kenji, {ids.CANCEL_SCOPE_ACTION: "one"})
-    statuses = [m.status for m in meetings(bot)]
-    assert statuses[2] == MeetingStatus.CANCELLED and statuses.count(MeetingStatus.CANCELLED) == 1
+    assert last(bot, kenji).text.endswith(
+        "|Thu 3 Dec, 17:00> is cancelled. The rest of the series stays as it was. "
+        "I've told you both."
+    )
     cancelled = {
         r.subject_id for r in outbox_rows(bot, "prep_prompt") if r.status == OutboxStatus.CANCELLED
     }
-    assert cancelled == {third.id}
-
-    send(bot, amara, ids.CANCEL_MEETING_ACTION, series[5].id)
-    bot.driver.submit(amara, {ids.CANCEL_SCOPE_ACTION: "series"})
-    statuses = [m.status for m in meetings(bot)]
-    assert statuses[:5].count(MeetingStatus.SCHEDULED) == 4
-    assert set(statuses[5:]) == {MeetingStatus.CANCELLED}
+    assert cancelled == {series[1].id}
     bot.deliver()
-    assert "and the sessions after it" in shown(last(bot, kenji))
+    assert "The rest of the series stays as it was." in shown(group_notes(bot, kenji)[-1])
+
+    # Amara cancels the fourth and everything after it: three sessions, said as three.
+    bot.clock.advance(timedelta(minutes=5))
+    send(bot, amara, ids.CANCEL_MEETING_ACTION, series[3].id)
+    bot.driver.submit(amara, {ids.CANCEL_SCOPE_ACTION: "series"})
+    on, off = MeetingStatus.SCHEDULED, MeetingStatus.CANCELLED
+    assert [m.status for m in meetings(bot)] == [on, off, on, off, off, off]
+    assert last(bot, amara).text == (
+        f"The 3 remaining sessions, from <!date^{ts(series[3].starts_at)}^{{date_short_pretty}}"
+        f"|Thu 17 Dec> to <!date^{ts(series[5].starts_at)}^{{date_short_pretty}}|Thu 31 Dec>, "
+        "are cancelled. I've told you both."
+    )
+    bot.deliver()
+    note = group_notes(bot, kenji)[-1]
+    assert "The 3 remaining sessions" in shown(note)
+    assert note.text == "3 sessions cancelled, from Thu 17 Dec, 09:00 for Amara, 17:00 for Kenji."
+
+
+def test_a_series_can_run_until_a_day(bot):
+    amara, kenji = pair(bot)
+    book(bot, amara, cadence="2", until=date(2027, 1, 7))  # a Thursday, in Amara's calendar
+    assert [m.starts_at for m in meetings(bot)] == [
+        GOOD_TIME + timedelta(weeks=n) for n in (0, 2, 4, 6)
+    ]
+    assert "every 2 weeks, 4 sessions until" in last(bot, amara).text
+    assert "|Thu 7 Jan>" in last(bot, amara).text
+    bot.deliver()
+    assert "every 2 weeks, 4 sessions until" in shown(group_notes(bot, kenji)[-1])
+
+
+@pytest.mark.parametrize(
+    ("values", "block_id", "says"),
+    [
+        ({ids.CADENCE_ACTION: "4", ids.SESSIONS_ACTION: "10"}, ids.SESSIONS_BLOCK, "1 and 7"),
+        (
+            {ids.CADENCE_ACTION: "1", ids.UNTIL_ACTION: date(2026, 11, 20)},
+            ids.UNTIL_BLOCK,
+            "before",
+        ),
+        ({ids.CADENCE_ACTION: "1", ids.UNTIL_ACTION: date(2027, 12, 1)}, ids.UNTIL_BLOCK, "six"),
+    ],
+)
+def test_a_series_past_six_months_or_ending_before_it_starts_is_refused(
+    bot, values, block_id, says
+):
+    amara, _kenji = pair(bot)
+    reply = book(bot, amara, **values)
+    assert set(reply.json["errors"]) == {block_id} and says in reply.json["errors"][block_id]
+    assert meetings(bot) == []
 
 
 def test_rescheduling_moves_the_prompts_and_tells_the_other_person(bot):
@@ -356,3 +448,63 @@ def test_garbage_in_the_add_topics_form_is_refused(bot, text):
     reply = bot.driver.submit(kenji, {ids.AGENDA_ITEMS_ACTION: text})
     assert set(reply.json["errors"]) == {ids.AGENDA_ITEMS_BLOCK}
     assert agenda(bot) == []
+
+
+def test_every_time_reads_in_the_readers_own_zone_even_in_notifications(bot):
+    amara, kenji = pair(bot)  # Lagos (UTC+1) and Tokyo (UTC+9)
+    book(bot, amara)
+    assert "|Thu 26 Nov, 09:00> (30 min)" in last(bot, amara).text
+    bot.deliver()  # the booking, then both prep notes (the session is within a day)
+    booked = group_notes(bot, kenji)[-1]
+    assert booked.text == "Session booked: Thu 26 Nov, 09:00 for Amara, 17:00 for Kenji."
+    prep = {s.text for s in bot.slack.seen(kenji) if "Getting ready" in s.text}
+    assert prep == {
+        "Getting ready for your session with Amara on Thu 26 Nov, 17:00: what do you want to cover?"
+    }
+    assert any(
+        "with Kenji on Thu 26 Nov, 09:00:" in s.text
+        for s in bot.slack.seen(amara)
+        if s.kind == "dm"
+    )
+    bot.driver.dm(kenji, "How do I open a talk?")
+    assert "|Thu 26 Nov, 17:00>" in last(bot, kenji).text
+    bot.driver.open_home(kenji)
+    assert "|Thu 26 Nov, 17:00>" in json.dumps(bot.slack.home(kenji))
+    send(bot, kenji, ids.CANCEL_MEETING_ACTION, meetings(bot)[0].id)
+    assert "|Thu 26 Nov, 17:00>?" in json.dumps(bot.slack.open_modal(kenji))
+
+    bot.clock.advance(GOOD_TIME - timedelta(minutes=60) - bot.clock())
+    bot.deliver()
+    assert "|Thu 26 Nov, 09:00 for Amara, 17:00 for Kenji>" in shown(last(bot, kenji))
+    bot.clock.advance(timedelta(hours=3))
+    bot.deliver()
+    assert "|Thu 26 Nov, 17:00>" in shown(last(bot, kenji))  # did it happen?
+    assert "|Thu 26 Nov, 09:00>" in shown(last(bot, amara))
+
+    seen = bot.slack.seen(amara) + bot.slack.seen(kenji)
+    assert [shown(s) for s in seen if "UTC" in shown(s)] == []
+
+
+def prep_notes(bot, user):
+    return [s for s in bot.slack.seen(user) if "Getting ready" in s.text]
+
+
+def test_the_prep_note_coaches_each_person_for_their_role_a_new_line_each_session(bot):
+    amara, kenji = pair(bot)
+    book(bot, amara, cadence="1", sessions="2")
+    bot.deliver()
+    to_kenji, to_amara = (shown(prep_notes(bot, person)[-1]) for person in (kenji, amara))
+    assert "Coached thirty first-time speakers." in to_kenji  # the partner's background stays
+    assert "Amara's time is precious: come with your top question" in to_kenji
+    assert "Listen for one thing you'll apply this week" in to_kenji
+    assert "Start by asking Kenji what they want from this session" in to_amara
+    assert "help Kenji name one thing to apply this week" in to_amara
+    assert "come with your top question" not in to_amara
+
+    second = meetings(bot)[1]
+    bot.clock.advance(second.starts_at - timedelta(days=1) - bot.clock())
+    bot.deliver()
+    prep = prep_notes(bot, kenji)
+    assert len(prep) == 2
+    assert "Open with what you tried since last time" in shown(prep[-1])
+    assert "Listen for one thing you'll apply this week" in shown(prep[-1])

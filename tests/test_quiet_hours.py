@@ -185,7 +185,7 @@ def _deliver_group(now, zones, window, deadline=None, tick=timedelta(seconds=5))
     """Play the delivery tick for one group row: each deferral is honoured, then asked again."""
     start = now
     for _ in range(50):
-        later = _when_all_awake(now, zones, window, deadline)
+        later = _when_all_awake(now, [(tz, window) for tz in zones], deadline)
         if later is None:
             return now
         assert later > now, "a released row must be due strictly later, or it loops"
@@ -230,10 +230,14 @@ def _overlap(first, second, start):
     )
 
 
+def _evening(*zones):
+    return [(tz, EVENING) for tz in zones]
+
+
 def test_partners_half_a_world_apart_hear_at_once_when_one_is_awake():
     # 13:00 UTC: 08:00 in New York (awake), 20:00 in Bangkok (quiet until 08:00 = 01:00 UTC).
     now = datetime(2026, 11, 25, 13, 0, tzinfo=UTC)
-    assert _when_all_awake(now, ["America/New_York", "Asia/Bangkok"], EVENING) is None
+    assert _when_all_awake(now, _evening("America/New_York", "Asia/Bangkok")) is None
 
 
 def test_the_least_bad_moment_is_when_fewest_are_asleep():
@@ -241,22 +245,20 @@ def test_the_least_bad_moment_is_when_fewest_are_asleep():
     # Nobody overlaps all three; the earliest time two of the three are awake is now.
     now = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
     zones = ["America/New_York", "Asia/Bangkok", "Europe/London"]
-    assert _when_all_awake(now, zones, EVENING) is None
+    assert _when_all_awake(now, _evening(*zones)) is None
     # 03:00 UTC: 22:00 New York, 10:00 Bangkok, 03:00 London: two asleep; at 08:00 UTC
     # London wakes (two awake) - the first moment with only one asleep.
     early = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-    assert _when_all_awake(early, zones, EVENING) == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    assert _when_all_awake(early, _evening(*zones)) == datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
 
 def test_a_deadline_that_comes_before_anyone_wakes_sends_now():
     # 21:30 UTC: 06:30 in Tokyo, quiet until 08:00; the session starts 07:30.
     now = datetime(2026, 11, 26, 21, 30, tzinfo=UTC)
     deadline = now + timedelta(hours=1)
-    assert _when_all_awake(now, ["Asia/Tokyo"], EVENING, deadline) is None
+    assert _when_all_awake(now, _evening("Asia/Tokyo"), deadline) is None
     # Without the deadline it waits for 08:00 in Tokyo.
-    assert _when_all_awake(now, ["Asia/Tokyo"], EVENING) == datetime(
-        2026, 11, 26, 23, 0, tzinfo=UTC
-    )
+    assert _when_all_awake(now, _evening("Asia/Tokyo")) == datetime(2026, 11, 26, 23, 0, tzinfo=UTC)
 
 
 # Through the real bot --------------------------------------------------------------------------

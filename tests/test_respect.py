@@ -19,6 +19,7 @@ from bot.core.models import (
     Pairing,
     PairingStatus,
     Success,
+    TopicKind,
 )
 from bot.reframe.invitations import queue_digests
 from tests.test_find import last, member, send, shown
@@ -170,12 +171,29 @@ def test_two_misses_in_a_row_ask_whether_to_continue(bot):
     bot.deliver()
     ask = [s for s in bot.slack.seen(kenji) if s.kind == "group"][-1]
     assert "last two sessions didn't happen" in shown(ask)
+    before = {person: len(bot.slack.seen(person)) for person in (amara, kenji)}
     bot.driver.click(kenji, text="End our mentoring")
     with bot.database.sessions.begin() as session:
         pairing = session.scalars(select(Pairing)).one()
         assert (pairing.status, pairing.ended_at) == (PairingStatus.ENDED, bot.clock())
     bot.deliver()
-    assert "has ended" in shown([s for s in bot.slack.seen(amara) if s.kind == "group"][-1])
+    # Each person gets one clear message: Kenji his own answer, Amara one DM. The question is
+    # taken away in their group DM for both, so nobody can answer it again.
+    news = {
+        person: [s for s in bot.slack.seen(person)[before[person] :] if not s.removed]
+        for person in (amara, kenji)
+    }
+    (kenji_news,) = news[kenji]
+    assert kenji_news.kind == "ephemeral"
+    assert "your mentoring with Amara has ended" in kenji_news.text
+    assert "let them know" in kenji_news.text and "/mentor find" in kenji_news.text
+    (amara_news,) = news[amara]
+    assert amara_news.kind == "dm" and "Kenji" in shown(amara_news)
+    assert "let you both know" not in shown(amara_news)
+    for person in (amara, kenji):
+        assert [s.text for s in bot.slack.seen(person)[before[person] :] if s.removed] == [
+            "Your last two sessions didn't happen. Keep going?"
+        ]
     bot.driver.command(kenji, "mentors")
     assert "no mentors right now" in last(bot, kenji).text
 
@@ -221,6 +239,27 @@ def test_a_shared_success_reaches_the_mentor_first_then_the_channel(bot):
     send(bot, kenji, ids.REMOVE_SUCCESS_ACTION, success.id)
     assert bot.slack.history(channel) == []
     assert successes(bot)[0].deleted_at == bot.clock()
+
+
+@pytest.mark.settings(success_channel="C01WINS")
+def test_the_success_channel_is_shown_by_its_name_never_its_id(bot):
+    channel = bot.slack.add_channel("wins", members=[bot.slack.bot_user_id])
+    assert channel == "C01WINS"
+    _amara, kenji = pair(bot)
+    bot.driver.command(kenji, "success Shipped my first talk")
+    modal = json.dumps(bot.slack.open_modal(kenji))
+    assert "My mentor, then #wins" in modal and "C01WINS" not in modal
+    bot.driver.submit(kenji, {ids.SUCCESS_SCOPE_ACTION: "public"})
+    told = last(bot, kenji)
+    assert "It'll appear in #wins" in told.text and "C01WINS" not in shown(told)
+
+
+@pytest.mark.settings(success_channel="C0GONE")
+def test_a_channel_slack_cannot_name_is_called_the_success_channel(bot):
+    _amara, kenji = pair(bot)
+    bot.driver.command(kenji, "success Shipped my first talk")
+    modal = json.dumps(bot.slack.open_modal(kenji))
+    assert "My mentor, then the success channel" in modal and "C0GONE" not in modal
 
 
 def successes(bot):
@@ -326,12 +365,84 @@ def test_third_held_session_invites_the_mentee_to_mentor_once(bot):
         bot.deliver()
         invites = [s for s in dms(bot, kenji) if "mentor someone else" in shown(s)]
         assert len(invites) == (1 if week >= 2 else 0), week
-    assert "public speaking" in shown(invites[0]).lower() and "Veterati" in shown(invites[0])
+    # Kenji is still learning public speaking and told us nothing else he knows: so it asks.
+    assert "public speaking" not in shown(invites[0]).lower() and "Veterati" in shown(invites[0])
+    assert "What do you know well" in shown(invites[0])
     bot.driver.click(kenji, text="Become a mentor")
+    modal = bot.slack.open_modal(kenji)
+    assert modal["callback_id"] == ids.PROFILE_CALLBACK
+    assert ticked_roles(modal) == {ids.ROLE_MENTEE, ids.ROLE_MENTOR}
+    assert "Public speaking" not in json.dumps(field(modal, ids.PROFILE_OFFERED_BLOCK))
+
+
+def ticked_roles(modal):
+    roles = field(modal, ids.PROFILE_ROLES_BLOCK)["element"].get("initial_options", [])
+    return {option["value"] for option in roles}
+
+
+def field(modal, block_id):
+    return next(block for block in modal["blocks"] if block.get("block_id") == block_id)
+
+
+def test_become_a_mentor_then_cancel_leaves_the_person_as_they_were(bot):
+    _amara, kenji = pair(bot)
+    before = member(bot, kenji)
+    send(bot, kenji, ids.BECOME_MENTOR_ACTION, "")
+    assert ticked_roles(bot.slack.open_modal(kenji)) == {ids.ROLE_MENTEE, ids.ROLE_MENTOR}
+    bot.driver.close(kenji)
+    after = member(bot, kenji)
+    assert (after.is_mentor, after.is_mentee) == (False, True)
+    assert after.topic_names(TopicKind.OFFERED) == before.topic_names(TopicKind.OFFERED) == []
+    assert after.updated_at == before.updated_at
+    # Saving is what makes them a mentor, with the topics they chose.
+    send(bot, kenji, ids.BECOME_MENTOR_ACTION, "")
+    reply = bot.driver.submit(kenji)
+    assert set(reply.json["errors"]) == {ids.PROFILE_OFFERED_BLOCK}  # what can they help with?
+    bot.driver.submit(kenji, {ids.PROFILE_OFFERED_ACTION: "Japanese, hiring"})
     assert member(bot, kenji).is_mentor
-    modal = json.dumps(bot.slack.open_modal(kenji))
-    assert bot.slack.open_modal(kenji)["callback_id"] == ids.PROFILE_CALLBACK
-    assert '"initial_value": "Public speaking"' in modal
+    assert member(bot, kenji).topic_names(TopicKind.OFFERED) == ["hiring", "Japanese"]
+
+
+def test_a_new_profile_from_a_mentor_invitation_does_not_tick_i_would_like_a_mentor(bot):
+    sam = bot.slack.add_user("Sam", real_name="Sam", tz="UTC")
+    send(bot, sam, ids.BECOME_MENTOR_ACTION, "")
+    assert ticked_roles(bot.slack.open_modal(sam)) == {ids.ROLE_MENTOR}
+    bot.driver.close(sam)
+    # Opened any other way, a new profile still starts as someone looking for a mentor.
+    bot.driver.command(sam, "profile")
+    assert ticked_roles(bot.slack.open_modal(sam)) == {ids.ROLE_MENTEE}
+
+
+def test_the_invitation_after_a_first_win_suggests_what_they_know(bot):
+    _amara, kenji = pair(bot)
+    bot.driver.command(kenji, "profile")
+    bot.driver.submit(
+        kenji,
+        {
+            ids.PROFILE_OFFERED_ACTION: "Public speaking, Python",
+            ids.PROFILE_BACKGROUND_ACTION: "Backend engineer at a bank for eight years.",
+        },
+    )
+    bot.driver.command(kenji, "success First talk done")
+    bot.driver.submit(kenji)
+    bot.deliver()
+    (invite,) = [s for s in dms(bot, kenji) if "Congratulations on your win" in shown(s)]
+    assert "You already know *Python*" in shown(invite)
+    assert "public speaking" not in shown(invite).lower()  # he is still learning it
+
+
+def test_with_no_topics_offered_the_invitation_points_to_their_background(bot):
+    _amara, kenji = pair(bot)
+    bot.driver.command(kenji, "profile")
+    bot.driver.submit(
+        kenji, {ids.PROFILE_BACKGROUND_ACTION: "Ten years in customer support. Then product."}
+    )
+    bot.driver.command(kenji, "success First talk done")
+    bot.driver.submit(kenji)
+    bot.deliver()
+    (invite,) = [s for s in dms(bot, kenji) if "Congratulations on your win" in shown(s)]
+    assert "Your path (Ten years in customer support)" in shown(invite)
+    assert "public speaking" not in shown(invite).lower()
 
 
 def test_first_success_invites_but_not_within_60_days_of_another_invitation(bot):

@@ -1143,7 +1143,8 @@ def test_render_timeline_tells_the_story(
         "    Goals: <What do you want?>\n"
         "    [Add a topic]\n"
         "    [Cancel] [Save]\n"
-        'Kenji submitted "Your profile"\n'
+        'Kenji submitted "Your profile":\n'
+        "    Goals: Give a talk\n"
         '  Kenji\'s modal "Your profile" closed\n'
         "  Mentor Coach -> Kenji (only visible to you):\n"
         "    Saved! We'll find you a mentor.\n"

@@ -19,3 +19,7 @@ class AlreadyDone(MentorCoachError):
 
 class NotAPerson(MentorCoachError):
     """A mention that is not someone we can act on: unknown here, an app, or deactivated."""
+
+
+class NotAnAdmin(MentorCoachError):
+    """An admin command or button used by someone who is not a program admin; nothing ran."""

@@ -18,6 +18,10 @@ PROFILE_EXPERIENCE_BLOCK = "profile_experience"
 PROFILE_EXPERIENCE_ACTION = "experience"
 PROFILE_CAPACITY_BLOCK = "profile_capacity"
 PROFILE_CAPACITY_ACTION = "capacity"
+PROFILE_WORK_START_BLOCK = "profile_work_start"
+PROFILE_WORK_START_ACTION = "work_start"
+PROFILE_WORK_END_BLOCK = "profile_work_end"
+PROFILE_WORK_END_ACTION = "work_end"
 
 ROLE_MENTEE = "mentee"
 ROLE_MENTOR = "mentor"
@@ -56,6 +60,10 @@ DURATION_BLOCK = "meeting_duration"
 DURATION_ACTION = "duration"
 CADENCE_BLOCK = "meeting_cadence"
 CADENCE_ACTION = "cadence"
+SESSIONS_BLOCK = "meeting_sessions"
+SESSIONS_ACTION = "sessions"
+UNTIL_BLOCK = "meeting_until"
+UNTIL_ACTION = "until"
 MEETING_TOPIC_BLOCK = "meeting_topic"
 MEETING_TOPIC_ACTION = "topic"
 RESCHEDULE_ACTION = "reschedule_meeting"
@@ -100,3 +108,14 @@ SUCCESS_SCOPE_BLOCK = "success_scope"
 SUCCESS_SCOPE_ACTION = "scope"
 REMOVE_SUCCESS_ACTION = "remove_success"
 BECOME_MENTOR_ACTION = "become_mentor"
+
+# Everyone's controls (issue 12, P3): a last thank-you after `/mentor end`, and forget me.
+LAST_THANKS_ACTION = "last_thanks"
+FORGET_ME_ACTION = "forget_me"
+
+# Program admins (issue 12, P2): the dashboard's Nudge button for a quiet pair.
+ADMIN_NUDGE_ACTION = "admin_nudge"
+
+# Program admins (issue 12, P1): approve or discard a matching round's draft.
+ROUND_APPROVE_ACTION = "round_approve"
+ROUND_DISCARD_ACTION = "round_discard"

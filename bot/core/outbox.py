@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session, aliased
 from bot.core.block_limits import check_message, fit_message
 from bot.core.database import insert_or_ignore
 from bot.core.models import Member, OutboxMessage, OutboxStatus, Workspace
-from bot.core.quiet_hours import next_allowed, quiet_at, start_of_next_day, zone
+from bot.core.quiet_hours import (
+    next_allowed,
+    quiet_at,
+    quiet_window,
+    start_of_next_day,
+    zone,
+)
 from bot.core.settings import QuietHours
 
 # A claim lasts this long without renewal. The sender renews it (`hold`) right before each
@@ -35,6 +41,8 @@ MAX_ATTEMPTS = 8
 # However people's quiet hours fall, no message waits longer than this for them.
 LONGEST_WAIT = timedelta(hours=24)
 LEAST_BAD_STEP = timedelta(minutes=15)
+# A person as quiet hours see them: their time zone and their own quiet window (None: none).
+Clock = tuple[str | None, QuietHours | None]
 BACKOFF_BASE = timedelta(seconds=10)
 BACKOFF_CAP = timedelta(hours=1)
 # Slack errors that no retry can fix: the person, channel or token is gone or not ours.
@@ -56,6 +64,10 @@ PERMANENT_ERRORS = frozenset(
 TRANSIENT_ERRORS = frozenset(
     {"internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited"}
 )
+# Permanent errors that mean the person's account is gone (deleted or deactivated).
+GONE_ERRORS = frozenset({"account_inactive", "user_not_found", "user_disabled"})
+# What to do, in the failure's transaction, about a member whose account is gone.
+OnGone = Callable[[Session, int, datetime], None]
 
 
 @dataclass(frozen=True)
@@ -177,6 +189,26 @@ def cancel_pending(
     return result.rowcount  # type: ignore[attr-defined]
 
 
+def cancel_pending_about(
+    session: Session, subjects: Mapping[str, Iterable[int]], reason: str
+) -> int:
+    """`cancel_pending` for many subjects at once, in one statement: {subject_type: ids}."""
+    about = [
+        and_(OutboxMessage.subject_type == subject_type, OutboxMessage.subject_id.in_(ids))
+        for subject_type, subject_ids in subjects.items()
+        if (ids := list(subject_ids))
+    ]
+    if not about:
+        return 0
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == OutboxStatus.PENDING, or_(*about))
+        .values(status=OutboxStatus.CANCELLED, last_error=reason),
+        execution_options={"synchronize_session": False, "preserve_rowcount": True},
+    )
+    return result.rowcount  # type: ignore[attr-defined]
+
+
 def retime_pending(
     session: Session,
     subject_type: str,
@@ -263,14 +295,13 @@ def prepare(
         member.id: member
         for member in session.scalars(select(Member).where(Member.id.in_(member_ids)))
     }
-    group_zones = _group_zones(session, rows)
+    group_clocks = _group_clocks(session, rows, quiet_hours)
     sent_today = _nudges_sent_today(session, members.values(), now)
     sendable: list[OutboxMessage] = []
     for row in rows:
         member = members.get(row.recipient_member_id) if row.recipient_member_id else None
         if row.recipient_group:
-            zones = group_zones.get(row.id, [])
-            later = _when_all_awake(now, zones, quiet_hours, row.deadline_at)
+            later = _when_all_awake(now, group_clocks.get(row.id, []), row.deadline_at)
         else:
             later = _when_allowed(row, member, now, quiet_hours, daily_limit, sent_today)
         # Only a strictly later time defers: a row put back as due now would be claimed forever.
@@ -295,10 +326,13 @@ def prepare(
     deliveries = []
     for row in sendable:
         outcome = rendered.get(row.id) or Skip("renderer returned nothing")
+        member = members.get(row.recipient_member_id) if row.recipient_member_id else None
+        if member is not None and not member.is_active:
+            # Queued after they left (Slack told us): it could never arrive.
+            outcome = Skip("the recipient left the workspace")
         if isinstance(outcome, Skip):
             row.status, row.last_error = OutboxStatus.CANCELLED, outcome.reason
             continue
-        member = members.get(row.recipient_member_id) if row.recipient_member_id else None
         deliveries.append(
             Delivery(
                 id=row.id,
@@ -323,21 +357,24 @@ def _when_allowed(
     """None to send now, else the moment this row may go out."""
     if member is None:
         return None
+    window = quiet_window(member, quiet_hours)
     if member.paused_until and member.paused_until > now and not row.solicited:
         # The person's own wish outranks a deadline; what went stale meanwhile is skipped then.
-        return next_allowed(member.paused_until, member.tz, quiet_hours)
-    later = _when_all_awake(now, [member.tz], quiet_hours, row.deadline_at)
+        return next_allowed(member.paused_until, member.tz, window)
+    later = _when_all_awake(now, [(member.tz, window)], row.deadline_at)
     if later is not None:
         return later
     if not row.urgent and sent_today[member.id] >= daily_limit:
-        tomorrow = start_of_next_day(now, member.tz, quiet_hours)
+        tomorrow = start_of_next_day(now, member.tz, window)
         if row.deadline_at is None or tomorrow < row.deadline_at:
             return tomorrow
     return None
 
 
-def _group_zones(session: Session, rows: list[OutboxMessage]) -> dict[int, list[str]]:
-    """Each group row's members' time zones, from one query."""
+def _group_clocks(
+    session: Session, rows: list[OutboxMessage], quiet_hours: QuietHours | None
+) -> dict[int, list[Clock]]:
+    """Each group row's members' time zones and quiet windows, from one query."""
     wanted: dict[tuple[int, str], list[int]] = defaultdict(list)
     for row in rows:
         for user_id in (row.recipient_group or "").split(","):
@@ -345,23 +382,18 @@ def _group_zones(session: Session, rows: list[OutboxMessage]) -> dict[int, list[
                 wanted[(row.workspace_id, user_id)].append(row.id)
     if not wanted:
         return {}
-    found = session.execute(
-        select(Member.workspace_id, Member.slack_user_id, Member.tz).where(
-            Member.slack_user_id.in_({user_id for _, user_id in wanted})
-        )
+    found = session.scalars(
+        select(Member).where(Member.slack_user_id.in_({user_id for _, user_id in wanted}))
     )
-    zones: dict[int, list[str]] = defaultdict(list)
-    for workspace_id, user_id, tz in found:
-        for row_id in wanted.get((workspace_id, user_id), []):
-            zones[row_id].append(tz)
-    return zones
+    clocks: dict[int, list[Clock]] = defaultdict(list)
+    for member in found:
+        for row_id in wanted.get((member.workspace_id, member.slack_user_id), []):
+            clocks[row_id].append((member.tz, quiet_window(member, quiet_hours)))
+    return clocks
 
 
 def _when_all_awake(
-    now: datetime,
-    zones: Sequence[str | None],
-    quiet_hours: QuietHours | None,
-    deadline: datetime | None = None,
+    now: datetime, clocks: Sequence[Clock], deadline: datetime | None = None
 ) -> datetime | None:
     """None to send now, else the (later) moment a message to these people should go.
 
@@ -372,40 +404,40 @@ def _when_all_awake(
     then instead: the earliest when the fewest are in quiet hours. For partners half a world
     apart that is now, while one of them is awake; the other reads it over breakfast.
     """
-    if quiet_hours is None or not zones:
+    clocks = [(tz, window) for tz, window in clocks if window is not None]
+    if not clocks:
         return None
     limit = now + LONGEST_WAIT if deadline is None else min(now + LONGEST_WAIT, deadline)
     moment = now
     # Each round jumps to the end of someone's quiet hours, at most a few per person a day.
-    for _ in range(3 * len(zones) + 2):
+    for _ in range(3 * len(clocks) + 2):
         if moment >= limit:
             break
-        later = max(next_allowed(moment, tz, quiet_hours) for tz in zones)
+        later = max(next_allowed(moment, tz, window) for tz, window in clocks)
         if later == moment:
             return None if moment == now else moment
         moment = later
-    return _least_bad(now, limit, zones, quiet_hours)
+    return _least_bad(now, limit, clocks)
 
 
-def _least_bad(
-    now: datetime, limit: datetime, zones: Sequence[str | None], quiet_hours: QuietHours
-) -> datetime | None:
+def _least_bad(now: datetime, limit: datetime, clocks: Sequence[Clock]) -> datetime | None:
     """The earliest moment in [now, limit) when the fewest of these people are in quiet hours."""
     grid = [now]
     while grid[-1] + LEAST_BAD_STEP < limit:
         grid.append(grid[-1] + LEAST_BAD_STEP)
     # Someone waking up is when the count drops: try those exact moments, not only the grid's.
     wakes = set()
-    for tz in zones:
+    for tz, window in clocks:
         was_quiet = False
         for moment in grid:
-            quiet = quiet_at(moment, tz, quiet_hours)
+            quiet = quiet_at(moment, tz, window)
             if quiet and not was_quiet:
-                wakes.add(next_allowed(moment, tz, quiet_hours))
+                wakes.add(next_allowed(moment, tz, window))
             was_quiet = quiet
     candidates = sorted({*grid, *(wake for wake in wakes if wake < limit)})
     best = min(
-        candidates, key=lambda moment: sum(quiet_at(moment, tz, quiet_hours) for tz in zones)
+        candidates,
+        key=lambda moment: sum(quiet_at(moment, tz, window) for tz, window in clocks),
     )
     return None if best == now else best
 
@@ -515,9 +547,11 @@ def record_failure(
     *,
     transient: bool,
     token: str,
+    on_gone: OnGone | None = None,
 ) -> bool:
     """Retry a passing failure later with backoff and jitter; give up on permanent ones, and
-    tell whoever caused the message. False when this process no longer holds the row."""
+    tell whoever caused the message. A DM refused because its recipient's account is gone also
+    calls `on_gone` for them. False when this process no longer holds the row."""
     row = session.scalars(
         select(OutboxMessage).where(_held(delivery_id, token)).with_for_update()
     ).one_or_none()
@@ -527,6 +561,9 @@ def record_failure(
     if not transient or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.FAILED
         _tell_actor(session, row, now)
+        if on_gone is not None and error in GONE_ERRORS and row.recipient_member_id is not None:
+            session.flush()
+            on_gone(session, row.recipient_member_id, now)
         return True
     row.status = OutboxStatus.PENDING
     row.next_attempt_at = now + backoff(row.attempts)

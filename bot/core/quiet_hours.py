@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.settings import QuietHours
@@ -17,6 +18,26 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+class WorkingHours(Protocol):
+    """Someone's own working day on their clock (a Member, or a row with these two columns)."""
+
+    @property
+    def work_start(self) -> time | None: ...
+
+    @property
+    def work_end(self) -> time | None: ...
+
+
+def quiet_window(member: WorkingHours, default: QuietHours | None) -> QuietHours | None:
+    """The hours this person hears nothing from the bot: outside their own working hours, else
+    the program's `QUIET_HOURS` (`default`; None when the program turned quiet hours off)."""
+    if member.work_start is None or member.work_end is None:
+        return default
+    # Working from `work_start` to `work_end` means quiet from the end of one day to the start of
+    # the next; equal times would be an empty day, which the profile form never saves.
+    return QuietHours(member.work_end, member.work_start)
 
 
 def is_quiet(local: time, window: QuietHours) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -39,7 +40,8 @@ from bot.core.models import (
 )
 from bot.core.mrkdwn import escape, quote
 from bot.core.outbox import Outgoing, Rendered, Renderer, Skip
-from bot.find.matching import describe_offset
+from bot.core.settings import QuietHours
+from bot.find.matching import Match, describe_offset
 from bot.find.topics import MAX_TOPICS
 
 if TYPE_CHECKING:
@@ -60,6 +62,11 @@ def profile_summary(member: Member) -> str:
         lines.append(f"*You want to learn:* {', '.join(escape(t) for t in sought) or '—'}")
     if member.goals:
         lines.append(f"*Your goals:* {escape(shorten(member.goals, 280))}")
+    if member.work_start is not None and member.work_end is not None:
+        lines.append(
+            f"*Your working hours:* {member.work_start:%H:%M} to {member.work_end:%H:%M} your time "
+            "(I'll keep quiet outside them)"
+        )
     return "\n".join(lines)
 
 
@@ -101,8 +108,11 @@ def build_find_results(result: FindResult) -> Message:
         lines = [f"*{escape(mentor.name)}* · offers {offers}"]
         if mentor.background or mentor.experience:
             lines.append(f"_{escape(one_line(mentor.background or mentor.experience))}_")
+        if match.goal_words:
+            words = ", ".join(f"*{escape(word)}*" for word in match.goal_words)
+            lines.append(f"Matches your goal: {words}")
         slots = "1 free slot" if match.free_slots == 1 else f"{match.free_slots} free slots"
-        lines.append(f"{describe_offset(match.hours_apart)} · {slots}")
+        lines.append(f"{_awake_line(match)} · {slots}")
         block = section("\n".join(lines))
         if mentor.member_id in result.pending_mentor_ids:
             block["text"]["text"] += "\n:hourglass: You've asked; waiting for an answer."
@@ -129,6 +139,21 @@ def build_find_results(result: FindResult) -> Message:
         "text": f"Mentors for {wanted}: {escape(names)}",
         "blocks": blocks,
     }
+
+
+def _awake_line(match: Match) -> str:
+    """When both are awake, on the seeker's clock, with the time difference beside it."""
+    offset = describe_offset(match.hours_apart)
+    if not match.both_awake:
+        return (
+            f"Your waking hours don't meet ({offset}): one of you would stretch a morning "
+            "or evening"
+        )
+    if match.overlap_hours >= 24:
+        # No quiet hours for either: every hour is shared, so only the offset says anything.
+        return offset
+    spans = " and ".join(f"{start:%H:%M}\u2013{end:%H:%M}" for start, end in match.both_awake)
+    return f"You're both awake {spans} your time ({offset})"
 
 
 def _build_no_match(result: FindResult, wanted: str) -> Message:
@@ -188,11 +213,12 @@ def build_withdrawn(request: MentorRequest) -> Message:
 def _mentee_card(request: MentorRequest) -> list[dict[str, Any]]:
     mentee = request.mentee
     lines = [f"*Their note:*\n{quote(request.note)}"]
-    if mentee.goals:
-        lines.append(f"*Goals:* {escape(shorten(mentee.goals, 280))}")
-    sought = mentee.topic_names(TopicKind.SOUGHT)
-    if sought:
-        lines.append(f"*Wants to learn:* {', '.join(escape(t) for t in sought)}")
+    if request.topic_query:
+        lines.append(f"*Asking about:* {escape(request.topic_query)}")
+    # The goal they gave for this topic; requests from before goals were per topic have none.
+    goal = request.goal or mentee.goals
+    if goal:
+        lines.append(f"*What they want from it:* {escape(shorten(goal, 280))}")
     if mentee.background:
         lines.append(f"*Background:* {escape(shorten(mentee.background, 280))}")
     return sections("\n".join(lines))
@@ -242,6 +268,11 @@ def _next_match_button(request: MentorRequest) -> dict[str, Any]:
     )
 
 
+def _request_closed(request: MentorRequest, text: str, fallback: str) -> Message:
+    """To a mentee whose request closed without a yes: why, then a button for the next matches."""
+    return {"text": fallback, "blocks": [section(text), _next_match_button(request)]}
+
+
 def build_request_declined(request: MentorRequest) -> Message:
     name = escape(request.mentor.name)
     text = (
@@ -257,15 +288,12 @@ def build_request_declined(request: MentorRequest) -> Message:
 
 
 def build_request_expired(request: MentorRequest) -> Message:
-    name = escape(request.mentor.name)
-    text = (
-        f"Your request to *{name}* got no answer in time, so I've closed it. Busy weeks "
-        "happen; another mentor may be free now."
+    return _request_closed(
+        request,
+        f"Your request to *{escape(request.mentor.name)}* got no answer in time, so I've closed "
+        "it. Busy weeks happen; another mentor may be free now.",
+        f"Your request to {request.mentor.name} expired.",
     )
-    return {
-        "text": f"Your request to {request.mentor.name} expired.",
-        "blocks": [section(text), _next_match_button(request)],
-    }
 
 
 def build_introduction(pairing: Pairing) -> Message:
@@ -285,8 +313,9 @@ def build_introduction(pairing: Pairing) -> Message:
         "• Both: agree a time that suits you both and book it here."
     )
     lines = []
-    if mentee.goals:
-        lines.append(f"*{escape(mentee.name)}'s goals*\n{quote(shorten(mentee.goals, 600))}")
+    goal = (pairing.request.goal if pairing.request else "") or mentee.goals
+    if goal:
+        lines.append(f"*{escape(mentee.name)}'s goals*\n{quote(shorten(goal, 600))}")
     if mentor.background or mentor.experience:
         about_mentor = " ".join(t for t in (mentor.background, mentor.experience) if t)
         lines.append(f"*{escape(mentor.name)}'s background*\n{quote(shorten(about_mentor, 600))}")
@@ -330,16 +359,26 @@ NO_MENTOR_YET = (
 )
 
 
-def build_profile_modal(member: Member | None, private_metadata: str = "") -> View:
-    """The create-or-edit profile form, filled with what we already know."""
+def build_profile_modal(
+    member: Member | None,
+    private_metadata: str = "",
+    *,
+    as_mentor: bool = False,
+    default_hours: QuietHours | None = None,
+) -> View:
+    """The create-or-edit profile form, filled with what we already know.
+
+    `as_mentor` (from "Become a mentor") ticks the mentor role in the form only: nothing
+    changes until Save, so Cancel leaves the person as they were. `default_hours` is the
+    program's QUIET_HOURS: the working day it leaves is what the time pickers start from."""
     role_options = [
         plain_option("I'd like a mentor", ids.ROLE_MENTEE),
         plain_option("I'd like to mentor others", ids.ROLE_MENTOR),
     ]
     fresh = member is None or member.profile_saved_at is None
     roles = {
-        ids.ROLE_MENTEE: fresh or member.is_mentee,
-        ids.ROLE_MENTOR: member is not None and member.is_mentor,
+        ids.ROLE_MENTEE: (fresh and not as_mentor) or (member is not None and member.is_mentee),
+        ids.ROLE_MENTOR: as_mentor or (member is not None and member.is_mentor),
     }
     checkboxes: dict[str, Any] = {
         "type": "checkboxes",
@@ -423,33 +462,105 @@ def build_profile_modal(member: Member | None, private_metadata: str = "") -> Vi
                 },
                 "optional": True,
             },
+            *_working_hours_inputs(member, default_hours),
         ],
     )
+
+
+def _working_hours_inputs(
+    member: Member | None, default_hours: QuietHours | None
+) -> list[dict[str, Any]]:
+    """Two time pickers; the quiet hours are the rest of the day, on the person's own clock."""
+    start, end = (member.work_start, member.work_end) if member else (None, None)
+    if (start is None or end is None) and default_hours is not None:
+        start, end = default_hours.end, default_hours.start
+    usual = (
+        f" The usual day here is {default_hours.end:%H:%M} to {default_hours.start:%H:%M}."
+        if default_hours is not None
+        else ""
+    )
+    zone = f" ({member.tz})" if member is not None and member.tz else ""
+    pickers = []
+    for block, action, label, initial, hint in (
+        (
+            ids.PROFILE_WORK_START_BLOCK,
+            ids.PROFILE_WORK_START_ACTION,
+            "Your working day starts",
+            start,
+            None,
+        ),
+        (
+            ids.PROFILE_WORK_END_BLOCK,
+            ids.PROFILE_WORK_END_ACTION,
+            "…and ends",
+            end,
+            f"In your own time zone{zone}. Outside these hours I hold messages until you're "
+            f"back, and partners see when you're both around.{usual}",
+        ),
+    ):
+        element: dict[str, Any] = {"type": "timepicker", "action_id": action}
+        if initial is not None:
+            element["initial_time"] = f"{initial:%H:%M}"
+        picker: dict[str, Any] = {
+            "type": "input",
+            "block_id": block,
+            "label": plain(label),
+            "element": element,
+            "optional": True,
+        }
+        if hint:
+            picker["hint"] = plain(hint)
+        pickers.append(picker)
+    return pickers
 
 
 def _topics(member: Member | None, kind: TopicKind) -> str:
     return ", ".join(member.topic_names(kind)) if member else ""
 
 
-def build_goals_modal(member: Member | None, query: str, private_metadata: str) -> View:
-    """Before searching: what does this person want from mentoring, and on which topics?"""
+def goal_example(topics: str) -> str:
+    """A goal placeholder for whatever the person asked about: no one else's example topic."""
+    first = topics.split(",")[0].strip()
+    if not first:
+        return "Something I want to be able to do in six months, and why it matters to me…"
+    return f"With {shorten(first, 60)}, I want to be able to … by …, because …"
+
+
+def build_goals_modal(
+    member: Member | None, query: str, private_metadata: str, *, new_topic: bool = False
+) -> View:
+    """Before searching: what does this person want from mentoring, and on which topics?
+
+    `new_topic`: they have a goal already, but not for these topics, so the form asks about
+    these alone and starts empty rather than showing what they wanted from something else.
+    """
     topics = query or _topics(member, TopicKind.SOUGHT)
+    intro = (
+        "The best mentoring starts with knowing what you want from it. "
+        "Mentors read this when you ask them for an intro."
+    )
+    question = "What do you want to learn or get better at, and why?"
+    goal = member.goals if member else ""
+    if new_topic:
+        named = shorten(topics, 100)
+        intro = (
+            f"What do you want from *{escape(named)}*? Mentors you ask read this beside your "
+            "note, so a line about this topic helps them say yes."
+        )
+        question, goal = f"What do you want from {named}, and why?", ""
     return modal(
         ids.GOALS_CALLBACK,
         "What do you want?",
         "Find mentors",
         private_metadata,
         blocks=[
-            section(
-                "The best mentoring starts with knowing what you want from it. "
-                "Mentors read this when you ask them for an intro."
-            ),
+            section(intro),
             text_input(
                 ids.GOALS_BLOCK,
                 ids.GOALS_ACTION,
-                "What do you want to learn or get better at, and why?",
-                initial=member.goals if member else "",
-                placeholder="I want to give my first conference talk next spring, because…",
+                question,
+                initial=goal,
+                placeholder=goal_example(topics),
                 multiline=True,
                 optional=False,
             ),
@@ -507,7 +618,7 @@ def build_decline_modal(mentee_name: str, private_metadata: str) -> View:
                 ids.DECLINE_REASON_BLOCK,
                 ids.DECLINE_REASON_ACTION,
                 "A kind word (optional)",
-                placeholder="My calendar is full until spring, but good luck with the talk!",
+                placeholder="My calendar is full until spring, but I'm rooting for you!",
                 multiline=True,
                 max_length=500,
             ),
@@ -549,21 +660,23 @@ def _renderer(build: Callable[[MentorRequest], Message], only: RequestStatus) ->
     return render
 
 
+def _pairings(session: Session, rows: list[OutboxMessage]) -> dict[int, Pairing]:
+    found = session.scalars(
+        select(Pairing)
+        .where(Pairing.id.in_([row.subject_id for row in rows]))
+        .options(
+            selectinload(Pairing.mentor).selectinload(Member.topics),
+            selectinload(Pairing.mentee).selectinload(Member.topics),
+            selectinload(Pairing.request),
+        )
+    )
+    return {pairing.id: pairing for pairing in found}
+
+
 def render_introduction(
     session: Session, rows: list[OutboxMessage], now: datetime
 ) -> dict[int, Rendered]:
-    pairings = {
-        pairing.id: pairing
-        for pairing in session.scalars(
-            select(Pairing)
-            .where(Pairing.id.in_([row.subject_id for row in rows]))
-            .options(
-                selectinload(Pairing.mentor).selectinload(Member.topics),
-                selectinload(Pairing.mentee).selectinload(Member.topics),
-                selectinload(Pairing.request),
-            )
-        )
-    }
+    pairings = _pairings(session, rows)
     rendered: dict[int, Rendered] = {}
     for row in rows:
         pairing = pairings.get(row.subject_id or 0)
@@ -617,3 +730,106 @@ def render_wish_fulfilled(
 
 
 WISHES_RENDERERS = {"wish_fulfilled": render_wish_fulfilled}
+
+
+# Requests closed because of someone else's answer or departure (issue 11, points 3 and 5).
+
+
+def _about(request: MentorRequest) -> str:
+    return f" for *{escape(request.topic_query)}*" if request.topic_query else ""
+
+
+def build_request_withdrawn(request: MentorRequest) -> Message:
+    """To a mentor: the mentee found a mentor for this topic elsewhere, so the ask is off."""
+    name = escape(request.mentee.name)
+    text = (
+        f"*{name}* has found a mentor{_about(request)}, so I've withdrawn their request to you. "
+        "Nothing to do; thank you for being open to it."
+    )
+    return {
+        "text": f"{request.mentee.name} found a mentor; their request is withdrawn.",
+        "blocks": [section(text)],
+    }
+
+
+def build_requests_withdrawn(pairing: Pairing, withdrawn: list[MentorRequest]) -> Message:
+    """To a mentee: which of their other requests closed when one mentor said yes."""
+    names = ", ".join(f"*{escape(r.mentor.name)}*" for r in withdrawn)
+    text = (
+        f"Since *{escape(pairing.mentor.name)}* is now your mentor, I've withdrawn your other "
+        f"requests on the same topics, to {names}, and let them know kindly. "
+        "One mentor per topic keeps everyone's time well spent."
+    )
+    plain_names = ", ".join(r.mentor.name for r in withdrawn)
+    return {"text": f"I withdrew your other requests, to {plain_names}.", "blocks": [section(text)]}
+
+
+def build_request_full(request: MentorRequest) -> Message:
+    """To a mentee: the mentor's last slot went to someone else, so we don't keep them waiting."""
+    return _request_closed(
+        request,
+        f"*{escape(request.mentor.name)}* is full now: their last mentee slot was just taken, "
+        "so I've closed your request rather than keep you waiting. Other mentors offer the "
+        "same topics.",
+        f"{request.mentor.name} is full now, so your request is closed.",
+    )
+
+
+def build_request_mentor_left(request: MentorRequest) -> Message:
+    return _request_closed(
+        request,
+        f"*{escape(request.mentor.name)}* is no longer in this workspace, so I've closed your "
+        "request to them. Other mentors offer the same topics.",
+        f"{request.mentor.name} has left, so your request is closed.",
+    )
+
+
+def build_request_mentee_left(request: MentorRequest) -> Message:
+    name = escape(request.mentee.name)
+    text = f"*{name}* is no longer in this workspace, so their request to you is closed."
+    return {
+        "text": f"{request.mentee.name} has left; their request is closed.",
+        "blocks": [section(text)],
+    }
+
+
+def render_requests_withdrawn(
+    session: Session, rows: list[OutboxMessage], now: datetime
+) -> dict[int, Rendered]:
+    """The requests withdrawn by an accept are the mentee's withdrawn at the pairing's start."""
+    pairings = _pairings(session, rows)
+    withdrawn: dict[tuple[int, datetime | None], list[MentorRequest]] = defaultdict(list)
+    if pairings:
+        for request in session.scalars(
+            select(MentorRequest)
+            .where(
+                MentorRequest.mentee_id.in_({p.mentee_id for p in pairings.values()}),
+                MentorRequest.status == RequestStatus.WITHDRAWN,
+                MentorRequest.responded_at.in_({p.started_at for p in pairings.values()}),
+            )
+            .options(selectinload(MentorRequest.mentor))
+            .order_by(MentorRequest.id)
+        ):
+            withdrawn[(request.mentee_id, request.responded_at)].append(request)
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        pairing = pairings.get(row.subject_id or 0)
+        if pairing is None:
+            rendered[row.id] = Skip("the pairing is gone")
+            continue
+        closed = withdrawn.get((pairing.mentee_id, pairing.started_at))
+        rendered[row.id] = (
+            Outgoing.of(build_requests_withdrawn(pairing, closed))
+            if closed
+            else Skip("no request was withdrawn")
+        )
+    return rendered
+
+
+CLOSING_RENDERERS: dict[str, Renderer] = {
+    "request_withdrawn": _renderer(build_request_withdrawn, RequestStatus.WITHDRAWN),
+    "requests_withdrawn": render_requests_withdrawn,
+    "request_full": _renderer(build_request_full, RequestStatus.EXPIRED),
+    "request_mentor_left": _renderer(build_request_mentor_left, RequestStatus.EXPIRED),
+    "request_mentee_left": _renderer(build_request_mentee_left, RequestStatus.WITHDRAWN),
+}

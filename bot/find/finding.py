@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from bot.core.members import member_for
 from bot.core.models import (
     MAX_TEXT,
     Block,
+    FindRecord,
     Member,
     MemberTopic,
     MentorRequest,
@@ -24,12 +25,15 @@ from bot.core.models import (
     Topic,
     TopicKind,
 )
+from bot.core.quiet_hours import quiet_window
+from bot.core.settings import QuietHours
 from bot.find.matching import (
     DECLINE_COOLDOWN,
     Exclusions,
     Match,
     MentorCandidate,
     Seeker,
+    Window,
     nearby_topics,
     rank_mentors,
     topic_key,
@@ -40,7 +44,13 @@ PAGE_SIZE = 3
 
 
 class NeedsGoals(MentorCoachError):
-    """The seeker has not said what they want from mentoring yet: ask before searching."""
+    """The seeker has not said what they want from mentoring, or from these topics: ask first."""
+
+    def __init__(self, topics: tuple[str, ...] = (), *, new_topic: bool = False) -> None:
+        super().__init__("Tell me what you want from mentoring first.")
+        self.topics = topics
+        # They have a general goal already; this asks what they want from these topics.
+        self.new_topic = new_topic
 
 
 @dataclass(frozen=True)
@@ -62,13 +72,28 @@ class FindResult:
 
 
 def find_mentors(
-    session: Session, team_id: str, user_id: str, query: str, now: datetime, page: int = 0
+    session: Session,
+    team_id: str,
+    user_id: str,
+    query: str,
+    now: datetime,
+    page: int = 0,
+    *,
+    quiet_hours: QuietHours | None = None,
 ) -> FindResult:
-    """Rank mentors for what the person typed, or for the topics in their profile."""
+    """Rank mentors for what the person typed, or for the topics in their profile.
+
+    `quiet_hours` is the program's default; each person's own working hours override it.
+    """
     seeker = member_for(session, team_id, user_id, now)
     wanted = wanted_topics(seeker, query)
-    if not seeker.goals or not wanted:
-        raise NeedsGoals("Tell me what you want from mentoring first.")
+    goal = goal_for(seeker, wanted)
+    if not wanted or (goal is None and not seeker.goals):
+        raise NeedsGoals(wanted)
+    if page == 0:  # a new search, not "Show more": where the admin's funnel starts
+        session.add(
+            FindRecord(workspace_id=seeker.workspace_id, member_id=seeker.id, created_at=now)
+        )
     keys = {topic_key(name) for name in wanted}
     topic_ids = [
         topic_id
@@ -77,13 +102,19 @@ def find_mentors(
         )
         if topic_key(name) in keys
     ]
-    candidates = load_candidates(session, seeker.workspace_id, topic_ids)
+    candidates = load_candidates(session, seeker.workspace_id, topic_ids, quiet_hours)
     matches = rank_mentors(
-        Seeker(seeker.id, seeker.tz, seeker.goals, wanted),
+        Seeker(
+            seeker.id, seeker.tz, goal or "", wanted, awake_hours(quiet_window(seeker, quiet_hours))
+        ),
         candidates,
         exclusions_for(session, seeker.id, now),
         now,
     )
+    # A topic new to them, with mentors to choose from: what they want from it decides whom
+    # they pick and what the mentor reads. Nobody to pick? Say so first; no form in between.
+    if goal is None and matches:
+        raise NeedsGoals(wanted, new_topic=True)
     pending = frozenset(
         session.scalars(
             select(MentorRequest.mentor_id).where(
@@ -114,8 +145,39 @@ def wanted_topics(member: Member, query: str) -> tuple[str, ...]:
     return tuple(typed or member.topic_names(TopicKind.SOUGHT))
 
 
+def goal_for(member: Member, wanted: Sequence[str]) -> str | None:
+    """What the person wants from these topics, or None while one of them has no goal yet.
+
+    A sought topic without a goal of its own shares the profile's general goal: the profile
+    form asks for both together.
+    """
+    links = {
+        topic_key(link.topic.name): link for link in member.topics if link.kind == TopicKind.SOUGHT
+    }
+    chosen = [links.get(topic_key(name)) for name in wanted]
+    if any(link is None or not (link.goal or member.goals) for link in chosen):
+        return None
+    return join_goals(member.goals, [link.goal for link in chosen if link is not None])
+
+
+def join_goals(general: str, own: Iterable[str | None]) -> str:
+    """Each sought topic's own goal, or else the profile's general one: the distinct ones, one a
+    line, in order; a topic with neither adds nothing."""
+    return "\n".join(dict.fromkeys(goal or general for goal in own if goal or general))
+
+
+def awake_hours(quiet: QuietHours | None) -> Window:
+    """Awake is whatever the quiet window leaves; with no quiet hours, the whole day."""
+    if quiet is None:
+        return (time(0), time(0))
+    return (quiet.end, quiet.start)
+
+
 def load_candidates(
-    session: Session, workspace_id: int, topic_ids: Sequence[int]
+    session: Session,
+    workspace_id: int,
+    topic_ids: Sequence[int],
+    quiet_hours: QuietHours | None = None,
 ) -> list[MentorCandidate]:
     """Active mentors offering any of these topics, with their load, in three queries.
 
@@ -137,6 +199,8 @@ def load_candidates(
             Member.experience,
             Member.capacity,
             Member.paused_until,
+            Member.work_start,
+            Member.work_end,
         )
         .where(
             Member.workspace_id == workspace_id,
@@ -166,6 +230,8 @@ def load_candidates(
             capacity=mentor.capacity,
             active_mentees=load.get(mentor.id, 0),
             paused_until=mentor.paused_until,
+            # A plain row has the two working-hours columns quiet_window reads from a Member.
+            hours=awake_hours(quiet_window(mentor, quiet_hours)),
         )
         for mentor in mentors
     ]
@@ -253,7 +319,11 @@ class GoalsForm:
 def save_goals(
     session: Session, team_id: str, user_id: str, form: GoalsForm, now: datetime
 ) -> Member:
-    """The 'what do you want from mentoring?' step: goals and topics, and the mentee role."""
+    """The 'what do you want from mentoring?' step: a goal for these topics, and the mentee role.
+
+    The first goal anyone gives is also their profile's general goal; later ones belong to
+    their topics only, so asking about python leaves what they said about public speaking alone.
+    """
     errors: dict[str, str] = {}
     goals = (form.goals or "").strip()
     if not goals:
@@ -270,13 +340,18 @@ def save_goals(
     if errors:
         raise InvalidInput(errors)
     member = member_for(session, team_id, user_id, now)
-    member.goals, member.is_mentee, member.updated_at = goals, True, now
+    member.is_mentee, member.updated_at = True, now
+    member.goals = member.goals or goals
     if member.profile_saved_at is None:
         member.profile_saved_at = now
     sought = {t.id for t in resolve_topics(session, member.workspace_id, topics)}
+    for link in member.topics:
+        if link.kind == TopicKind.SOUGHT and link.topic_id in sought:
+            link.goal = goals
     have = {link.topic_id for link in member.topics if link.kind == TopicKind.SOUGHT}
     member.topics.extend(
-        MemberTopic(topic_id=topic_id, kind=TopicKind.SOUGHT) for topic_id in sorted(sought - have)
+        MemberTopic(topic_id=topic_id, kind=TopicKind.SOUGHT, goal=goals)
+        for topic_id in sorted(sought - have)
     )
     session.flush()
     return member

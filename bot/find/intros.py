@@ -14,8 +14,14 @@ from bot.core.members import member_for
 from bot.core.models import Member, MentorRequest, Pairing, PairingStatus, RequestStatus
 from bot.core.outbox import cancel_pending, enqueue
 from bot.core.settings import Settings
-from bot.find.finding import active_mentee_counts, candidate, exclusions_for
-from bot.find.matching import Seeker, exclusion_reason
+from bot.find.finding import (
+    active_mentee_counts,
+    candidate,
+    exclusions_for,
+    goal_for,
+    wanted_topics,
+)
+from bot.find.matching import Seeker, exclusion_reason, topic_key
 from bot.prepare.meetings import tell_pair
 
 MAX_PENDING = 3
@@ -64,7 +70,11 @@ def validate_note(raw: str | None) -> str:
 
 def mentor_to_ask(session: Session, team_id: str, mentor_id: int) -> Member:
     mentor = session.get(Member, mentor_id)
-    if mentor is None or mentor.workspace.team_id != team_id or not mentor.is_mentor:
+    if (
+        mentor is None
+        or mentor.workspace.team_id != team_id
+        or not (mentor.is_mentor and mentor.is_active)
+    ):
         raise RequestProblem("That mentor isn't available any more. Try `/mentor find` again.")
     return mentor
 
@@ -107,12 +117,17 @@ def request_intro(
             f"You have {MAX_PENDING} requests waiting already. To respect mentors' time, wait for "
             "an answer or withdraw one (Home tab) before asking someone new."
         )
+    # What they asked about and want from it travel with the request: the mentor reads these,
+    # not whatever the profile says about an earlier topic. A search without words was for the
+    # profile's topics, so those are named.
+    wanted = wanted_topics(mentee, query)
     request = MentorRequest(
         workspace_id=mentee.workspace_id,
         mentee_id=mentee.id,
         mentor_id=mentor.id,
         note=note,
-        topic_query=query[:200],
+        topic_query=(query or ", ".join(wanted))[:200],
+        goal=goal_for(mentee, wanted) or mentee.goals,
         status=RequestStatus.PENDING,
         created_at=now,
         expires_at=now + timedelta(days=settings.request_expiry_days),
@@ -149,6 +164,7 @@ def _request_for(
         MentorRequest,
         request_id,
         with_for_update={"of": MentorRequest} if lock else None,
+        populate_existing=lock,
         options=[selectinload(MentorRequest.mentee), selectinload(MentorRequest.mentor)],
     )
     if request is None or request.mentor.workspace.team_id != team_id:
@@ -168,6 +184,13 @@ def request_to_answer(
     request = _request_for(session, request_id, team_id, lock=lock)
     if request.mentor.slack_user_id != user_id:
         raise RequestProblem("This request isn't addressed to you, so I left it alone.")
+    if closed_early(request):
+        raise RequestProblem(
+            "I closed this request when your mentee slots filled up, and pointed "
+            f"{request.mentee.name} to other mentors."
+        )
+    if not request.mentee.is_active:
+        raise RequestProblem(f"{request.mentee.name} has left the workspace, so this is closed.")
     _ensure_open(request)
     return request
 
@@ -182,12 +205,20 @@ def accept_request(
     session: Session, request_id: int, team_id: str, user_id: str, now: datetime
 ) -> Accepted:
     """Pair them, never beyond the mentor's capacity, even when two accepts race."""
+    request = request_to_answer(session, request_id, team_id, user_id)
+    # Both people's rows are locked (in id order) before any request row: every accept for this
+    # mentor or this mentee waits its turn (SQLite: BEGIN IMMEDIATE), so the other requests it
+    # closes below are never held by a racing accept, and two accepts cannot deadlock.
+    people = session.scalars(
+        select(Member)
+        .where(Member.id.in_({request.mentor_id, request.mentee_id}))
+        .order_by(Member.id)
+        .with_for_update(of=Member)
+        .execution_options(populate_existing=True)
+    ).all()
+    mentor = next(person for person in people if person.id == request.mentor_id)
+    # Re-read under the locks: a racing accept may have closed it meanwhile.
     request = request_to_answer(session, request_id, team_id, user_id, lock=True)
-    # Locking the mentor's row serialises every accept for this mentor (SQLite: BEGIN IMMEDIATE).
-    mentor = session.get(
-        Member, request.mentor_id, with_for_update={"of": Member}, populate_existing=True
-    )
-    assert mentor is not None
     active = active_mentee_counts(session, [mentor.id]).get(mentor.id, 0)
     if active >= mentor.capacity:
         raise RequestProblem(
@@ -219,7 +250,83 @@ def accept_request(
     tell_pair(
         session, pairing, "introduction", ("pairing", pairing.id), key, now, actor_id=mentor.id
     )
+    _withdraw_overlapping(session, request, pairing, now)
+    if active + 1 >= mentor.capacity:
+        _close_when_full(session, mentor, now)
     return Accepted(request, pairing)
+
+
+def request_topic_keys(request: MentorRequest) -> set[str]:
+    """What the request was about: the words searched for, else the mentee's sought topics."""
+    return {topic_key(name) for name in wanted_topics(request.mentee, request.topic_query)}
+
+
+def _withdraw_overlapping(
+    session: Session, accepted: MentorRequest, pairing: Pairing, now: datetime
+) -> None:
+    """One mentor per topic: the mentee's other waiting requests on the same topics close."""
+    keys = request_topic_keys(accepted)
+    others = session.scalars(
+        select(MentorRequest)
+        .where(
+            MentorRequest.mentee_id == accepted.mentee_id,
+            MentorRequest.status == RequestStatus.PENDING,
+            MentorRequest.id != accepted.id,
+        )
+        .order_by(MentorRequest.id)
+        .with_for_update(of=MentorRequest)
+    ).all()
+    withdrawn = [other for other in others if request_topic_keys(other) & keys]
+    for other in withdrawn:
+        other.status, other.responded_at = RequestStatus.WITHDRAWN, now
+        unseen = cancel_pending(session, "request", other.id, "found a mentor", ["intro_request"])
+        cancel_pending(session, "request", other.id, "found a mentor")
+        # A mentor who never got the request needs no note about it.
+        if not unseen:
+            _tell(session, other, "request_withdrawn", other.mentor_id, now)
+    if withdrawn:
+        # One note listing them all; the renderer finds them by this moment (see its docstring).
+        enqueue(
+            session,
+            workspace_id=pairing.workspace_id,
+            kind="requests_withdrawn",
+            dedupe_key=f"requests_withdrawn:{pairing.id}",
+            due_at=now,
+            now=now,
+            member_id=pairing.mentee_id,
+            subject=("pairing", pairing.id),
+            solicited=True,
+        )
+
+
+def _close_when_full(session: Session, mentor: Member, now: datetime) -> None:
+    """The mentor's last slot is taken: everyone still waiting hears now, not on day 5."""
+    waiting = session.scalars(
+        select(MentorRequest)
+        .where(MentorRequest.mentor_id == mentor.id, MentorRequest.status == RequestStatus.PENDING)
+        .order_by(MentorRequest.id)
+        .with_for_update(of=MentorRequest)
+    ).all()
+    for request in waiting:
+        close_early(session, request, "mentor full", "request_full", now)
+
+
+def close_early(
+    session: Session, request: MentorRequest, reason: str, kind: str, now: datetime
+) -> None:
+    """Close a waiting request before it expires (the mentor is full or has left) and tell
+    the mentee with `kind`. Expired with `responded_at` before `expires_at` is how it shows."""
+    request.status, request.responded_at = RequestStatus.EXPIRED, now
+    cancel_pending(session, "request", request.id, reason)
+    _tell(session, request, kind, request.mentee_id, now)
+
+
+def closed_early(request: MentorRequest) -> bool:
+    return (
+        request.status == RequestStatus.EXPIRED
+        and request.responded_at is not None
+        and request.responded_at < request.expires_at
+    )
 
 
 def decline_request(
@@ -267,6 +374,12 @@ def expire_requests(session: Session, now: datetime) -> int:
 
 
 def _tell_mentee(session: Session, request: MentorRequest, kind: str, now: datetime) -> None:
+    _tell(session, request, kind, request.mentee_id, now)
+
+
+def _tell(
+    session: Session, request: MentorRequest, kind: str, member_id: int, now: datetime
+) -> None:
     enqueue(
         session,
         workspace_id=request.workspace_id,
@@ -274,7 +387,7 @@ def _tell_mentee(session: Session, request: MentorRequest, kind: str, now: datet
         dedupe_key=f"{kind}:{request.id}",
         due_at=now,
         now=now,
-        member_id=request.mentee_id,
+        member_id=member_id,
         subject=("request", request.id),
         solicited=True,
     )

@@ -16,7 +16,10 @@ TOPIC_WEIGHT = 0.5
 GOAL_WEIGHT = 0.2
 HOURS_WEIGHT = 0.2
 CAPACITY_WEIGHT = 0.1
-WORKDAY_HOURS = 8.0
+# A person's waking (working) hours on their own clock: (start, end); an end at or before the start
+# runs past midnight, and start == end is the whole day.
+Window = tuple[time, time]
+WORKDAY: Window = (time(9), time(17))
 NEARBY_SIMILARITY = 0.6
 
 # Dots and apostrophes sit inside names ("Node.js", "beginner's"), so they go without a gap;
@@ -121,6 +124,7 @@ class MentorCandidate:
     capacity: int
     active_mentees: int
     paused_until: datetime | None
+    hours: Window = WORKDAY
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class Seeker:
     tz: str
     goals: str
     topics: tuple[str, ...]
+    hours: Window = WORKDAY
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,10 @@ class Match:
     hours_apart: float
     overlap_hours: float
     free_slots: int
+    # The seeker's goal words, as they typed them, found in the mentor's profile.
+    goal_words: tuple[str, ...] = ()
+    # When both are awake, on the seeker's clock, earliest first.
+    both_awake: tuple[Window, ...] = ()
 
 
 def _singular(word: str) -> str:
@@ -195,6 +204,17 @@ def goal_overlap(goals: str, text: str) -> float:
     return len(wanted & _word_set(text)) / len(wanted)
 
 
+def goal_fit(goals: str, text: str) -> tuple[str, ...]:
+    """The meaningful words of `goals` that also appear in `text`, as typed, first mention first."""
+    have = _word_set(text)
+    found: dict[str, str] = {}
+    for typed in _SEPARATING.sub(" ", _JOINING.sub("", goals)).split():
+        word = _singular(typed.casefold())
+        if word in have and word not in _GOAL_STOP_WORDS:
+            found.setdefault(word, typed)
+    return tuple(found.values())
+
+
 @lru_cache(maxsize=1024)
 def _meaningful_words(goals: str) -> frozenset[str]:
     return frozenset(word for word in _words(goals) if word not in _GOAL_STOP_WORDS)
@@ -221,11 +241,42 @@ def hours_apart(tz_seeker: str, tz_mentor: str, at: datetime) -> float:
     return (mentor_offset - seeker_offset).total_seconds() / 3600
 
 
-def _working_day(zone: tzinfo, day: date, start: time, end: time) -> tuple[datetime, datetime]:
+def _working_day(zone: tzinfo, day: date, hours: Window) -> tuple[datetime, datetime]:
+    start, end = hours
+    ends_on = day + timedelta(days=1) if end <= start else day
     return (
         datetime.combine(day, start, tzinfo=zone).astimezone(UTC),
-        datetime.combine(day, end, tzinfo=zone).astimezone(UTC),
+        datetime.combine(ends_on, end, tzinfo=zone).astimezone(UTC),
     )
+
+
+@lru_cache(maxsize=4096)
+def shared_hours(
+    tz_a: str, hours_a: Window, tz_b: str, hours_b: Window, on: date
+) -> tuple[tuple[datetime, datetime], ...]:
+    """The UTC stretches of A's day `on` (A's hours) when B is inside B's own hours too."""
+    a_start, a_end = _working_day(_zone(tz_a), on, hours_a)
+    found: list[tuple[datetime, datetime]] = []
+    # Far-apart zones meet across the date line (Auckland's Tuesday morning is Los Angeles'
+    # Monday afternoon), and hours past midnight reach a day further, so B's nearby days count.
+    for shift in range(-2, 3):
+        b_start, b_end = _working_day(_zone(tz_b), on + timedelta(days=shift), hours_b)
+        start, end = max(a_start, b_start), min(a_end, b_end)
+        if start < end:
+            if found and start <= found[-1][1]:
+                start = found.pop()[0]
+            found.append((start, end))
+    return tuple(found)
+
+
+def _length(stretches: Iterable[tuple[datetime, datetime]]) -> float:
+    return sum((end - start).total_seconds() for start, end in stretches) / 3600
+
+
+@lru_cache(maxsize=4096)
+def shared_length(tz_a: str, hours_a: Window, tz_b: str, hours_b: Window, on: date) -> float:
+    """Hours of shared_hours in all; a 5,000-mentee round asks it a quarter-million times."""
+    return _length(shared_hours(tz_a, hours_a, tz_b, hours_b, on))
 
 
 @lru_cache(maxsize=4096)
@@ -235,14 +286,18 @@ def working_hours_overlap(
     """Hours of A's working day `on` during which B is also inside B's local working hours."""
     if end <= start:
         raise ValueError("working hours must end after they start")
-    a_start, a_end = _working_day(_zone(tz_a), on, start, end)
-    shared = timedelta()
-    # Far-apart zones meet across the date line (Auckland's Tuesday morning is Los Angeles'
-    # Monday afternoon), so B's neighbouring days count too.
-    for shift in (-1, 0, 1):
-        b_start, b_end = _working_day(_zone(tz_b), on + timedelta(days=shift), start, end)
-        shared += max(timedelta(), min(a_end, b_end) - max(a_start, b_start))
-    return shared.total_seconds() / 3600
+    return _length(shared_hours(tz_a, (start, end), tz_b, (start, end), on))
+
+
+def awake_together(
+    tz_seeker: str, seeker_hours: Window, tz_mentor: str, mentor_hours: Window, on: date
+) -> tuple[Window, ...]:
+    """When both are awake on the seeker's day `on`, read on the seeker's clock."""
+    zone = _zone(tz_seeker)
+    return tuple(
+        (start.astimezone(zone).time(), end.astimezone(zone).time())
+        for start, end in shared_hours(tz_seeker, seeker_hours, tz_mentor, mentor_hours, on)
+    )
 
 
 def exclusion_reason(
@@ -270,7 +325,7 @@ def exclusion_reason(
     return None
 
 
-def _matched_topics(mentor: MentorCandidate, wanted: set[str]) -> dict[str, str]:
+def _matched_topics(mentor: MentorCandidate, wanted: frozenset[str]) -> dict[str, str]:
     matched: dict[str, str] = {}
     for name in mentor.topics:
         key = topic_key(name)
@@ -279,30 +334,70 @@ def _matched_topics(mentor: MentorCandidate, wanted: set[str]) -> dict[str, str]
     return matched
 
 
+@dataclass(frozen=True)
+class SeekerDay:
+    """What every score for one seeker shares: the topic keys they want and their own day."""
+
+    wanted: frozenset[str]
+    # The seeker reads the result, so "today" is their local date.
+    today: date
+    # Sharing all of the seeker's own waking hours is as good as it gets.
+    awake_hours: float
+
+
+def seeker_day(seeker: Seeker, now: datetime) -> SeekerDay | None:
+    """None when the seeker wants no topic at all (nobody can match)."""
+    wanted = frozenset(key for key in map(topic_key, seeker.topics) if key)
+    if not wanted:
+        return None
+    today = now.astimezone(_zone(seeker.tz)).date()
+    awake_hours = _length([_working_day(_zone(seeker.tz), today, seeker.hours)])
+    return SeekerDay(wanted, today, awake_hours)
+
+
+@lru_cache(maxsize=8192)  # the same string object each time keeps _word_set's lookup cheap
+def _profile(mentor: MentorCandidate) -> str:
+    # Their offered topics count as well as their story: a goal of "get into machine
+    # learning" fits someone who offers "Machine learning".
+    return f"{mentor.background} {mentor.experience} {' '.join(mentor.topics)}"
+
+
+def score_match(
+    seeker: Seeker, mentor: MentorCandidate, day: SeekerDay
+) -> tuple[float, dict[str, str], float] | None:
+    """The match score (0..1), the matched topics (key -> name) and the hours both are awake;
+    None when the mentor offers none of the wanted topics. The one scorer: /mentor find ranks
+    by it and a program's matching round maximises its total."""
+    matched = _matched_topics(mentor, day.wanted)
+    if not matched:
+        return None
+    overlap = shared_length(seeker.tz, seeker.hours, mentor.tz, mentor.hours, day.today)
+    free_slots = mentor.capacity - mentor.active_mentees
+    score = (
+        TOPIC_WEIGHT * len(matched) / len(day.wanted)
+        + GOAL_WEIGHT * goal_overlap(seeker.goals, _profile(mentor))
+        + HOURS_WEIGHT * min(overlap / day.awake_hours, 1.0)
+        + CAPACITY_WEIGHT * free_slots / mentor.capacity
+    )
+    return score, matched, overlap
+
+
 def rank_mentors(
     seeker: Seeker, mentors: Iterable[MentorCandidate], exclusions: Exclusions, now: datetime
 ) -> list[Match]:
     """Mentors offering at least one wanted topic and not excluded, best match first."""
-    wanted = {key for key in map(topic_key, seeker.topics) if key}
-    if not wanted:
+    day = seeker_day(seeker, now)
+    if day is None:
         return []
-    # The seeker reads the result, so "today" is their local date.
-    today = now.astimezone(_zone(seeker.tz)).date()
+    today = day.today
     matches = []
     for mentor in mentors:
         if exclusion_reason(seeker, mentor, exclusions, now) is not None:
             continue
-        matched = _matched_topics(mentor, wanted)
-        if not matched:
+        scored = score_match(seeker, mentor, day)
+        if scored is None:
             continue
-        overlap = working_hours_overlap(seeker.tz, mentor.tz, today)
-        free_slots = mentor.capacity - mentor.active_mentees
-        score = (
-            TOPIC_WEIGHT * len(matched) / len(wanted)
-            + GOAL_WEIGHT * goal_overlap(seeker.goals, f"{mentor.background} {mentor.experience}")
-            + HOURS_WEIGHT * min(overlap / WORKDAY_HOURS, 1.0)
-            + CAPACITY_WEIGHT * free_slots / mentor.capacity
-        )
+        score, matched, overlap = scored
         matches.append(
             Match(
                 mentor=mentor,
@@ -310,7 +405,9 @@ def rank_mentors(
                 matched_topics=tuple(matched.values()),
                 hours_apart=hours_apart(seeker.tz, mentor.tz, now),
                 overlap_hours=overlap,
-                free_slots=free_slots,
+                free_slots=mentor.capacity - mentor.active_mentees,
+                goal_words=goal_fit(seeker.goals, _profile(mentor)),
+                both_awake=awake_together(seeker.tz, seeker.hours, mentor.tz, mentor.hours, today),
             )
         )
     # Among equals, the mentor with fewer mentees goes first so the load spreads out.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -11,6 +12,7 @@ from bot.core import ids
 from bot.core.errors import InvalidInput, MentorCoachError
 from bot.core.members import member_for
 from bot.core.models import DEFAULT_CAPACITY, MAX_CAPACITY, MAX_TEXT, Member, MemberTopic, TopicKind
+from bot.core.settings import QuietHours
 from bot.find.topics import TopicListError, TopicName, parse_topics, resolve_topics
 from bot.find.wishes import fulfil_wishes
 
@@ -26,6 +28,8 @@ class ProfileForm:
     background: str | None
     experience: str | None
     capacity: str | None
+    work_start: str | None = None  # "HH:MM", as the time picker sends it
+    work_end: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,18 @@ class Profile:
     background: str
     experience: str
     capacity: int
+    work_start: time | None = None  # None: the program's QUIET_HOURS decide when they hear from us
+    work_end: time | None = None
 
 
-def validate_profile(form: ProfileForm) -> Profile:
-    """Check every field; raise InvalidInput with a friendly message per bad block."""
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
+
+
+def validate_profile(form: ProfileForm, default_hours: QuietHours | None = None) -> Profile:
+    """Check every field; raise InvalidInput with a friendly message per bad block.
+
+    `default_hours` is the program's QUIET_HOURS: working hours that match it are not pinned,
+    so the person follows the program if an admin changes it later."""
     errors: dict[str, str] = {}
     is_mentor = ids.ROLE_MENTOR in form.roles
     is_mentee = ids.ROLE_MENTEE in form.roles
@@ -89,6 +101,10 @@ def validate_profile(form: ProfileForm) -> Profile:
             f"Choose a whole number of mentees from 1 to {MAX_CAPACITY}."
         )
 
+    work = _working_hours(form, errors)
+    if default_hours is not None and work == (default_hours.end, default_hours.start):
+        work = None
+
     if errors:
         raise InvalidInput(errors)
     return Profile(
@@ -100,7 +116,35 @@ def validate_profile(form: ProfileForm) -> Profile:
         background=texts[ids.PROFILE_BACKGROUND_BLOCK],
         experience=texts[ids.PROFILE_EXPERIENCE_BLOCK],
         capacity=capacity or DEFAULT_CAPACITY,
+        work_start=work[0] if work else None,
+        work_end=work[1] if work else None,
     )
+
+
+def _working_hours(form: ProfileForm, errors: dict[str, str]) -> tuple[time, time] | None:
+    """Both ends of the working day, or neither (the program's hours); a night shift is fine."""
+    picked: dict[str, time | None] = {}
+    for block, raw in (
+        (ids.PROFILE_WORK_START_BLOCK, form.work_start),
+        (ids.PROFILE_WORK_END_BLOCK, form.work_end),
+    ):
+        match = _CLOCK.match(raw or "")
+        picked[block] = time(int(match[1]), int(match[2])) if match else None
+        if raw and not match:
+            errors[block] = "Pick a time from the list."
+    start, end = picked[ids.PROFILE_WORK_START_BLOCK], picked[ids.PROFILE_WORK_END_BLOCK]
+    if ids.PROFILE_WORK_START_BLOCK in errors or ids.PROFILE_WORK_END_BLOCK in errors:
+        return None
+    if (start is None) != (end is None):
+        missing = ids.PROFILE_WORK_END_BLOCK if end is None else ids.PROFILE_WORK_START_BLOCK
+        errors[missing] = "Pick both a start and an end, or clear both to use the usual hours."
+        return None
+    if start is not None and start == end:
+        errors[ids.PROFILE_WORK_END_BLOCK] = (
+            "Your day needs to end at a different time from when it starts."
+        )
+        return None
+    return (start, end) if start is not None and end is not None else None
 
 
 def save_profile(
@@ -114,6 +158,7 @@ def save_profile(
     member.background = profile.background
     member.experience = profile.experience
     member.capacity = profile.capacity
+    member.work_start, member.work_end = profile.work_start, profile.work_end
     member.profile_saved_at = now
     member.updated_at = now
     wanted = {
@@ -143,22 +188,6 @@ def _capacity(raw: str | None) -> int | None:
     except ValueError:
         return None
     return value if 1 <= value <= MAX_CAPACITY else None
-
-
-def become_mentor(session: Session, team_id: str, user_id: str, now: datetime) -> Member:
-    """Add the mentor role; what they learned becomes what they offer, to edit in the profile."""
-    member = member_for(session, team_id, user_id, now)
-    member.is_mentor, member.updated_at = True, now
-    offered = {link.topic_id for link in member.topics if link.kind == TopicKind.OFFERED}
-    if not offered:
-        member.topics.extend(
-            MemberTopic(topic_id=link.topic_id, kind=TopicKind.OFFERED)
-            for link in list(member.topics)
-            if link.kind == TopicKind.SOUGHT
-        )
-    session.flush()
-    fulfil_wishes(session, member, now)
-    return member
 
 
 MAX_PAUSE_DAYS = 180

@@ -10,6 +10,8 @@ from bot.core.blocks import Message, View, actions, button, context, section
 from bot.core.mrkdwn import escape, local_time
 from bot.find.blocks import profile_summary
 from bot.home.state import HomeState
+from bot.program.blocks import program_blocks
+from bot.program.stats import ProgramStats
 from bot.reframe.blocks import OUTSIDE_WORK
 
 # (usage, what it does) for every subcommand that exists; the guide and the router share it.
@@ -25,7 +27,16 @@ SUBCOMMANDS: list[tuple[str, str]] = [
     ("resume", "End a pause early."),
     ("block @person", "Never match with this person, either way."),
     ("unblock @person", "Undo a block."),
+    (
+        "end @partner [a last thank-you]",
+        "End a mentoring pair kindly, any time; your partner is told.",
+    ),
+    ("my-data", "See everything I store about you, with a file to keep."),
+    ("forget-me", "Delete what I store about you (I ask first)."),
     ("help", "Show this guide."),
+    ("admin", "For program admins: the program at a glance, and quiet pairs to nudge."),
+    ("admin export", "For program admins: a CSV of pairs and sessions, sent to your DM."),
+    ("admin round", "For program admins: match everyone waiting in one round, as a draft first."),
 ]
 
 
@@ -78,7 +89,8 @@ INCOMING_SHOWN = 10
 PEOPLE_SHOWN = 20
 
 
-def build_home(state: HomeState) -> View:
+def build_home(state: HomeState, program: ProgramStats | None = None) -> View:
+    """One person's Home; `program` (the dashboard) is given for program admins only."""
     member = state.member
     blocks: list[dict[str, Any]] = [
         section(f"*Hi {escape(member.name)}!* Welcome to Mentor Coach.")
@@ -103,7 +115,8 @@ def build_home(state: HomeState) -> View:
         for meeting in state.upcoming:
             pairing = meeting.pairing
             partner = pairing.mentee if pairing.mentor_id == member.id else pairing.mentor
-            line = section(f"{local_time(meeting.starts_at)} with <@{partner.slack_user_id}>")
+            when = local_time(meeting.starts_at, readers=[member])
+            line = section(f"{when} with <@{partner.slack_user_id}>")
             line["accessory"] = button("Reschedule", ids.RESCHEDULE_ACTION, str(meeting.id))
             blocks.append(line)
     if state.incoming:
@@ -135,6 +148,9 @@ def build_home(state: HomeState) -> View:
                 listed += f" {ELLIPSIS}and {len(people) - PEOPLE_SHOWN} more (`/mentor {role}`)"
             blocks.append(section(f"*Your {role}:* {listed}"))
 
+    if program is not None:
+        blocks.append({"type": "divider"})
+        blocks.extend(program_blocks(program))
     blocks.append({"type": "divider"})
     blocks.append(section(f"*Commands*\n{guide_lines()}"))
     blocks.append(context("Mentoring works best when you know what you want and ask for it."))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -33,13 +34,16 @@ from bot.core.models import (
     Pairing,
     TopicKind,
 )
-from bot.core.mrkdwn import escape, local_time, quote
+from bot.core.mrkdwn import Reader, escape, local_time, quote, reader_time
 from bot.core.outbox import Outgoing, Rendered, Skip
 from bot.prepare.meetings import (
     CADENCES,
     DURATIONS,
+    HORIZON,
+    SERIES_SESSIONS,
     TOPIC_LIMIT,
     previous_meetings,
+    session_numbers,
     starter_questions,
 )
 
@@ -50,8 +54,77 @@ PREP_ABOUT_BUDGET = 4000
 PREP_LIST_BUDGET = 2000
 
 
-def _when(meeting: Meeting) -> str:
-    return f"{local_time(meeting.starts_at)} ({meeting.duration_minutes} min)"
+DAY = "{date_short_pretty}"
+
+
+def _when(meeting: Meeting, readers: Sequence[Reader]) -> str:
+    return f"{local_time(meeting.starts_at, readers=readers)} ({meeting.duration_minutes} min)"
+
+
+def _pair(meeting: Meeting) -> tuple[Member, Member]:
+    """Both people: a message to their group DM is read in two time zones."""
+    return meeting.pairing.mentor, meeting.pairing.mentee
+
+
+def _every(weeks: int | None) -> str:
+    return "every week" if weeks == 1 else f"every {weeks} weeks"
+
+
+def _series_line(meeting: Meeting, count: int, last: datetime, readers: Sequence[Reader]) -> str:
+    """ "every week, 6 sessions until 15 Jan", the last day in each reader's own calendar."""
+    return (
+        f"{_every(meeting.cadence_weeks)}, {count} sessions until {local_time(last, DAY, readers)}"
+    )
+
+
+def _reader(meeting: Meeting, user_id: str) -> Member:
+    return meeting.pairing.person(user_id) or meeting.pairing.mentee
+
+
+def booked_summary(meetings: list[Meeting], user_id: str) -> str:
+    """The booker's confirmation: the first session and, for a series, how long it runs."""
+    first = meetings[0]
+    reader = _reader(first, user_id)
+    said = f"Booked for {_when(first, [reader])}"
+    if len(meetings) > 1:
+        said += f", {_series_line(first, len(meetings), meetings[-1].starts_at, [reader])}"
+    return f"{said}. I've told you both."
+
+
+def moved_summary(meeting: Meeting, user_id: str) -> str:
+    return f"{_moved(meeting, [_reader(meeting, user_id)])} I've told you both."
+
+
+def _moved(meeting: Meeting, readers: Sequence[Reader]) -> str:
+    """Exactly what changed: which session, where to, and that the others stay put."""
+    new = _when(meeting, readers)
+    said = (
+        f"The session on {local_time(meeting.moved_from, readers=readers)} moved to {new}."
+        if meeting.moved_from
+        else f"Your session is now {new}."
+    )
+    if meeting.series_id:
+        said += " The rest of the series stays as it was."
+    return said
+
+
+def cancelled_summary(cancelled: list[Meeting], user_id: str) -> str:
+    first, last = cancelled[0], max(m.starts_at for m in cancelled)
+    said = _cancelled(first, len(cancelled), last, [_reader(first, user_id)])
+    return f"{said} I've told you both."
+
+
+def _cancelled(meeting: Meeting, count: int, last: datetime, readers: Sequence[Reader]) -> str:
+    """One session, or the rest of a series: how many, and from when to when."""
+    if count > 1:
+        return (
+            f"The {count} remaining sessions, from {local_time(meeting.starts_at, DAY, readers)} "
+            f"to {local_time(last, DAY, readers)}, are cancelled."
+        )
+    said = f"The session on {local_time(meeting.starts_at, readers=readers)} is cancelled."
+    if meeting.series_id:
+        said += " The rest of the series stays as it was."
+    return said
 
 
 def _meeting_buttons(meeting: Meeting) -> dict[str, Any]:
@@ -62,17 +135,21 @@ def _meeting_buttons(meeting: Meeting) -> dict[str, Any]:
 
 
 def build_meeting_booked(
-    meeting: Meeting, *, moved: bool = False, series: tuple[int, Any] | None = None
+    meeting: Meeting, *, moved: bool = False, series: tuple[int, datetime] | None = None
 ) -> Message:
     """To the pair's group DM: when, in each reader's own time zone, and what happens next."""
-    pairing = meeting.pairing
-    verb = "moved to" if moved else "booked for"
-    head = f":calendar: Your session is {verb} {_when(meeting)}."
-    if series and series[0] > 1:
-        head += (
-            f" It repeats every {meeting.cadence_weeks} week(s): {series[0]} sessions, the last "
-            f"on {local_time(series[1], '{date_short_pretty}')}."
-        )
+    readers = _pair(meeting)
+    when = reader_time(meeting.starts_at, readers)
+    if moved:
+        head = f":calendar: {_moved(meeting, readers)}"
+        text = f"Session moved: now {when}."
+    else:
+        booked = _when(meeting, readers)
+        text = f"Session booked: {when}."
+        if series and series[0] > 1:
+            booked += f", {_series_line(meeting, *series, readers)}"
+            text += f" Then {_every(meeting.cadence_weeks)}, {series[0]} sessions in all."
+        head = f":calendar: Your session is booked for {booked}."
     lines = [head]
     if meeting.topic:
         lines.append(f"*Topic:* {escape(meeting.topic)}")
@@ -80,19 +157,23 @@ def build_meeting_booked(
         "Before each session I'll send each of you a short prep note: your partner's background "
         "and a question about what you want to cover. Your answers become a shared agenda."
     )
-    text = f"Session {verb} {meeting.starts_at:%Y-%m-%d %H:%M} UTC with {pairing.mentor.name} "
-    text += f"and {pairing.mentee.name}."
     return {"text": text, "blocks": [section("\n".join(lines)), _meeting_buttons(meeting)]}
 
 
-def build_meeting_cancelled(meeting: Meeting, series: bool) -> Message:
-    rest = " and the sessions after it in the series" if series else ""
-    text = f"The session on {local_time(meeting.starts_at)}{rest} is cancelled."
+def build_meeting_cancelled(
+    meeting: Meeting, count: int = 1, last: datetime | None = None
+) -> Message:
+    readers = _pair(meeting)
+    said = _cancelled(meeting, count, last or meeting.starts_at, readers)
     nudge = "When you're ready, book another with the button below."
+    if count > 1:
+        text = f"{count} sessions cancelled, from {reader_time(meeting.starts_at, readers)}."
+    else:
+        text = f"Session cancelled: {reader_time(meeting.starts_at, readers)}."
     return {
         "text": text,
         "blocks": [
-            section(f":x: {text} {nudge}"),
+            section(f":x: {said} {nudge}"),
             actions(
                 button("Schedule a session", ids.SCHEDULE_SESSION_ACTION, str(meeting.pairing_id))
             ),
@@ -116,16 +197,52 @@ def _about(partner: Member, *, mentor: bool) -> list[str]:
     return lines or ["They haven't written much in their profile yet: ask them about it."]
 
 
-def build_prep_prompt(meeting: Meeting, reader: Member, previous: Meeting | None) -> Message:
+# The habit, one line at a time: a mentee respects the mentor's time, a mentor asks what the
+# mentee wants, and both listen for one thing to apply. Each session gets the next line.
+MENTEE_TIPS = (
+    "{partner}'s time is precious: come with your top question, the one that would make "
+    "this session worth it.",
+    "Open with what you tried since last time and how it went, then your top question. "
+    "That's the best use of {partner}'s time.",
+    "Ask your most important question first, while there's time to go deep.",
+)
+MENTOR_TIPS = (
+    "Start by asking {partner} what they want from this session, and from mentoring overall.",
+    "Before any advice, ask {partner} what they want from this session and what they tried "
+    "since last time.",
+    "Ask {partner} what would make this session worth it, and let their question lead.",
+)
+MENTEE_LISTEN = "Listen for one thing you'll apply this week, and note it before you leave."
+MENTOR_LISTEN = "Before you wrap up, help {partner} name one thing to apply this week."
+
+
+def coaching(reader_is_mentor: bool, partner: Member, number: int) -> str:
+    """The habit for this person's role, a different line each session (number 1 is the first)."""
+    tips, listen = (
+        (MENTOR_TIPS, MENTOR_LISTEN) if reader_is_mentor else (MENTEE_TIPS, MENTEE_LISTEN)
+    )
+    name = escape(partner.name)
+    tip = tips[(max(number, 1) - 1) % len(tips)]
+    return f":bulb: {tip.format(partner=name)} {listen.format(partner=name)}"
+
+
+def build_prep_prompt(
+    meeting: Meeting, reader: Member, previous: Meeting | None, number: int = 1
+) -> Message:
     pairing = meeting.pairing
     partner = pairing.mentee if reader.id == pairing.mentor_id else pairing.mentor
     head = (
-        f":memo: *Getting ready for your session with {escape(partner.name)}* on {_when(meeting)}."
+        f":memo: *Getting ready for your session with {escape(partner.name)}* on "
+        f"{_when(meeting, [reader])}."
     )
     if meeting.topic:
         head += f"\n*Topic:* {escape(meeting.topic)}"
     about = "\n".join(_about(partner, mentor=partner is pairing.mentor))
-    blocks = [section(head), *sections(about, budget=PREP_ABOUT_BUDGET)]
+    blocks = [
+        section(head),
+        *sections(about, budget=PREP_ABOUT_BUDGET),
+        section(coaching(reader.id == pairing.mentor_id, partner, number)),
+    ]
     if previous is not None and previous.agenda:
         recap = [shorten(item.text, 200) for item in previous.agenda]
         covered = _listed(recap, PREP_LIST_BUDGET, most=8)
@@ -147,13 +264,16 @@ def build_prep_prompt(meeting: Meeting, reader: Member, previous: Meeting | None
             button("Nothing this time", ids.NOTHING_THIS_TIME_ACTION, str(meeting.id)),
         )
     )
-    text = f"Getting ready for your session with {partner.name}: what do you want to cover?"
+    text = (
+        f"Getting ready for your session with {escape(partner.name)} on "
+        f"{reader_time(meeting.starts_at, [reader])}: what do you want to cover?"
+    )
     return {"text": text, "blocks": blocks}
 
 
 def build_agenda(meeting: Meeting, starters: list[str]) -> Message:
     pairing = meeting.pairing
-    head = f":clipboard: *Agenda for your session* {_when(meeting)}"
+    head = f":clipboard: *Agenda for your session* {_when(meeting, _pair(meeting))}"
     blocks = [section(head)]
     if meeting.agenda:
         authors = [p for p in (pairing.mentee, pairing.mentor) if _items_by(meeting, p)]
@@ -180,10 +300,11 @@ def _items_by(meeting: Meeting, person: Member) -> list[str]:
 
 
 def build_agenda_added(
-    meeting: Meeting, partner_name: str, items: int, open_meetings: int
+    meeting: Meeting, partner_name: str, items: int, open_meetings: int, reader: Member
 ) -> Message:
     """A short thread reply to a DM that became an agenda item."""
-    which = f"your session with {escape(partner_name)} on {local_time(meeting.starts_at)}"
+    when = local_time(meeting.starts_at, readers=[reader])
+    which = f"your session with {escape(partner_name)} on {when}"
     count = "1 item" if items == 1 else f"{items} items"
     text = f"Added to the agenda for {which}. You have {count} so far."
     if open_meetings > 1:
@@ -191,9 +312,10 @@ def build_agenda_added(
     return {"text": text}
 
 
-def build_meeting_started(meeting: Meeting) -> Message:
+def build_meeting_started(meeting: Meeting, reader: Member) -> Message:
     text = (
-        f"Your session on {local_time(meeting.starts_at)} has already started, so I didn't add "
+        f"Your session on {local_time(meeting.starts_at, readers=[reader])} has already "
+        "started, so I didn't add "
         "this to its agenda. Bring it up live, or keep it for next time."
     )
     return {"text": text}
@@ -206,6 +328,8 @@ def build_schedule_modal(
     starts_at: datetime,
     duration: int = 30,
     cadence: int = 0,
+    sessions: int = SERIES_SESSIONS,
+    until: date | None = None,
     topic: str = "",
     warning: str = "",
     moving: bool = False,
@@ -253,13 +377,14 @@ def build_schedule_modal(
                 ),
             }
         )
+        blocks.extend(_series_end_inputs(sessions, until))
     blocks.append(
         text_input(
             ids.MEETING_TOPIC_BLOCK,
             ids.MEETING_TOPIC_ACTION,
             "Topic (optional)",
             initial=topic,
-            placeholder="Structuring my talk",
+            placeholder="The one thing you most want to work on",
             max_length=TOPIC_LIMIT,
         )
     )
@@ -272,10 +397,46 @@ def build_schedule_modal(
     )
 
 
-def build_cancel_modal(meeting: Meeting, private_metadata: str) -> View:
+def _series_end_inputs(sessions: int, until: date | None) -> list[dict[str, Any]]:
+    """A series has an end: a number of sessions, or a last day."""
+    count: dict[str, Any] = {
+        "type": "number_input",
+        "action_id": ids.SESSIONS_ACTION,
+        "is_decimal_allowed": False,
+        "initial_value": str(sessions),
+        "min_value": "1",
+        "max_value": str(HORIZON.days // 7 + 1),
+    }
+    last: dict[str, Any] = {
+        "type": "datepicker",
+        "action_id": ids.UNTIL_ACTION,
+        "placeholder": plain("Pick a last day"),
+    }
+    if until is not None:
+        last["initial_date"] = until.isoformat()
+    return [
+        {
+            "type": "input",
+            "block_id": ids.SESSIONS_BLOCK,
+            "label": plain("How many sessions, if it repeats"),
+            "element": count,
+            "optional": True,
+        },
+        {
+            "type": "input",
+            "block_id": ids.UNTIL_BLOCK,
+            "label": plain("Or repeat until"),
+            "element": last,
+            "optional": True,
+            "hint": plain("Leave it empty to stop after the number of sessions above."),
+        },
+    ]
+
+
+def build_cancel_modal(meeting: Meeting, private_metadata: str, reader: Member) -> View:
     blocks: list[dict[str, Any]] = [
         section(
-            f"Cancel the session on {local_time(meeting.starts_at)}? "
+            f"Cancel the session on {local_time(meeting.starts_at, readers=[reader])}? "
             "I'll let you both know in your group DM."
         )
     ]
@@ -353,16 +514,20 @@ def render_meeting_notice(
         meeting = meetings.get(row.subject_id or 0)
         if meeting is None:
             rendered[row.id] = Skip("the session is gone")
-        elif row.kind in ("meeting_cancelled", "series_cancelled"):
-            rendered[row.id] = Outgoing.of(
-                build_meeting_cancelled(meeting, row.kind == "series_cancelled")
-            )
+        elif row.kind == "series_cancelled":
+            together = series.get((meeting.series_id, meeting.cancelled_at))
+            count, last = together or (1, meeting.starts_at)
+            rendered[row.id] = Outgoing.of(build_meeting_cancelled(meeting, count, last))
+        elif row.kind == "meeting_cancelled":
+            rendered[row.id] = Outgoing.of(build_meeting_cancelled(meeting))
         elif meeting.status != MeetingStatus.SCHEDULED:
             rendered[row.id] = Skip(f"the session was {meeting.status.value}")
         else:
             rendered[row.id] = Outgoing.of(
                 build_meeting_booked(
-                    meeting, moved=row.kind == "meeting_moved", series=series.get(meeting.series_id)
+                    meeting,
+                    moved=row.kind == "meeting_moved",
+                    series=series.get((meeting.series_id, None)),
                 )
             )
     return rendered
@@ -370,20 +535,23 @@ def render_meeting_notice(
 
 def _series_ends(
     session: Session, meetings: list[Meeting]
-) -> dict[str | None, tuple[int, datetime]]:
-    """How many sessions each series has left, and when its last one is."""
+) -> dict[tuple[str | None, datetime | None], tuple[int, datetime]]:
+    """How many sessions each series has left, and when its last one is; and likewise for the
+    sessions cancelled together (keyed by the moment they were cancelled)."""
     if not meetings:
         return {}
     found = session.execute(
-        select(Meeting.series_id, Meeting.starts_at).where(
+        select(Meeting.series_id, Meeting.status, Meeting.cancelled_at, Meeting.starts_at).where(
             Meeting.series_id.in_({m.series_id for m in meetings}),
-            Meeting.status == MeetingStatus.SCHEDULED,
+            Meeting.status.in_([MeetingStatus.SCHEDULED, MeetingStatus.CANCELLED]),
         )
     ).all()
-    ends: dict[str | None, tuple[int, datetime]] = {}
-    for series_id, starts_at in found:
-        count, last = ends.get(series_id, (0, starts_at))
-        ends[series_id] = (count + 1, max(last, starts_at))
+    ends: dict[tuple[str | None, datetime | None], tuple[int, datetime]] = {}
+    for series_id, status, cancelled_at, starts_at in found:
+        if status == MeetingStatus.CANCELLED and cancelled_at is None:
+            continue  # cancelled some other way (the pair ended): not part of any notice
+        count, last = ends.get((series_id, cancelled_at), (0, starts_at))
+        ends[series_id, cancelled_at] = (count + 1, max(last, starts_at))
     return ends
 
 
@@ -401,6 +569,7 @@ def render_prep_prompt(
 ) -> dict[int, Rendered]:
     meetings = _meetings(session, rows)
     previous = previous_meetings(session, list(meetings.values()))
+    numbers = session_numbers(session, list(meetings.values()))
     rendered: dict[int, Rendered] = {}
     for row in rows:
         meeting = meetings.get(row.subject_id or 0)
@@ -414,7 +583,9 @@ def render_prep_prompt(
                 if p.id == row.recipient_member_id
             )
             rendered[row.id] = Outgoing.of(
-                build_prep_prompt(meeting, reader, previous.get(meeting.id))
+                build_prep_prompt(
+                    meeting, reader, previous.get(meeting.id), numbers.get(meeting.id, 1)
+                )
             )
     return rendered
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -25,7 +25,7 @@ from bot.core.models import (
     TopicKind,
 )
 from bot.core.outbox import cancel_pending, enqueue, retime_pending
-from bot.core.quiet_hours import zone
+from bot.core.quiet_hours import quiet_at, quiet_window, zone
 from bot.core.settings import Settings
 
 DURATIONS = (15, 30, 45, 60, 90)
@@ -35,6 +35,9 @@ CADENCES = {0: "Just once", 1: "Every week", 2: "Every 2 weeks", 4: "Every 4 wee
 
 
 HORIZON = timedelta(days=183)
+
+
+SERIES_SESSIONS = 6  # a series has an end: this many sessions unless the person says otherwise
 
 
 WORKDAY = (time(8), time(18))
@@ -74,6 +77,8 @@ class MeetingForm:
     cadence: str | None
     topic: str | None
     confirmed_at: int | None = None  # the start time the person already agreed to despite a warning
+    sessions: str | None = None  # how many, for a series
+    until: str | None = None  # or the last day ("YYYY-MM-DD", the booker's own calendar)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,12 @@ class Plan:
     duration: int
     cadence_weeks: int
     topic: str | None
+    sessions: int = 1
+    until: date | None = None  # as the person asked; `sessions` already counts up to it
+
+    def starts(self) -> list[datetime]:
+        every = timedelta(weeks=self.cadence_weeks)
+        return [self.starts_at + every * n for n in range(self.sessions if every else 1)]
 
 
 def partner_of(pairing: Pairing, member_id: int) -> Member:
@@ -163,8 +174,11 @@ def only_pairing(session: Session, team_id: str, user_id: str, now: datetime) ->
     return pairings[0]
 
 
-def validate_plan(form: MeetingForm, partner: Member, now: datetime, *, series: bool) -> Plan:
-    """Check every field; an out-of-hours time for the partner needs a second confirmation."""
+def validate_plan(
+    form: MeetingForm, partner: Member, now: datetime, *, series: bool, tz: str = "UTC"
+) -> Plan:
+    """Check every field; an out-of-hours time for the partner needs a second confirmation.
+    `tz` is the booker's zone, the calendar their "until" date is picked on."""
     errors: dict[str, str] = {}
     # A forged timestamp past year 9999 would overflow datetime; it reads as no time at all.
     valid_time = isinstance(form.starts_at, int) and 0 < form.starts_at < LAST_TIMESTAMP
@@ -185,10 +199,14 @@ def validate_plan(form: MeetingForm, partner: Member, now: datetime, *, series: 
     topic = (form.topic or "").strip() or None
     if topic and len(topic) > TOPIC_LIMIT:
         errors[ids.MEETING_TOPIC_BLOCK] = f"Keep the topic under {TOPIC_LIMIT} characters."
+    weeks = (cadence or 0) if series else 0
+    sessions, until = 1, None
+    if weeks and starts_at is not None and ids.WHEN_BLOCK not in errors:
+        sessions, until = _series_length(form, starts_at, weeks, tz, now, errors)
     if errors:
         raise InvalidInput(errors)
     assert starts_at is not None and duration is not None
-    plan = Plan(starts_at, duration, (cadence or 0) if series else 0, topic)
+    plan = Plan(starts_at, duration, weeks, topic, sessions, until)
     if form.confirmed_at != form.starts_at:
         warning = out_of_hours(plan, partner)
         if warning:
@@ -196,11 +214,53 @@ def validate_plan(form: MeetingForm, partner: Member, now: datetime, *, series: 
     return plan
 
 
+def _series_length(
+    form: MeetingForm,
+    starts_at: datetime,
+    weeks: int,
+    tz: str,
+    now: datetime,
+    errors: dict[str, str],
+) -> tuple[int, date | None]:
+    """How many sessions a series has: the number asked for, or as many as fit by the end date;
+    never running past the six months ahead that can be booked."""
+    fit = 1 + (now + HORIZON - starts_at) // timedelta(weeks=weeks)
+    until = None
+    if form.until:
+        try:
+            until = date.fromisoformat(form.until)
+        except ValueError:
+            errors[ids.UNTIL_BLOCK] = "Pick an end date from the calendar."
+            return 1, None
+        first = starts_at.astimezone(zone(tz)).date()
+        if until < first:
+            errors[ids.UNTIL_BLOCK] = "That's before the first session. Pick a later end date."
+            return 1, None
+        sessions = 1 + (until - first).days // (7 * weeks)
+        if sessions > fit:
+            errors[ids.UNTIL_BLOCK] = "Pick an end date within the next six months."
+        return sessions, until
+    text = (form.sessions or "").strip()
+    sessions = int(text) if text.isdigit() else SERIES_SESSIONS if not text else 0
+    if not 1 <= sessions <= fit:
+        errors[ids.SESSIONS_BLOCK] = (
+            f"Pick between 1 and {fit} sessions: that many fit in the next six months."
+        )
+    return sessions, None
+
+
 def out_of_hours(plan: Plan, partner: Member) -> str | None:
     local = zone(partner.tz)
     start = plan.starts_at.astimezone(local)
     end = (plan.starts_at + timedelta(minutes=plan.duration)).astimezone(local)
-    if WORKDAY[0] <= start.time() and end.time() <= WORKDAY[1] and start.date() == end.date():
+    own = quiet_window(partner, None)
+    if own is not None:
+        # Their own working day from the profile, which may run past midnight.
+        minutes = [*range(0, plan.duration, 15), plan.duration - 1]
+        moments = [plan.starts_at + timedelta(minutes=m) for m in minutes]
+        if not any(quiet_at(moment, partner.tz, own) for moment in moments):
+            return None
+    elif WORKDAY[0] <= start.time() and end.time() <= WORKDAY[1] and start.date() == end.date():
         return None
     return (
         f"Heads up: that's {start:%H:%M} for {partner.name} ({partner.tz}), outside their working "
@@ -218,13 +278,8 @@ def schedule_meeting(
 ) -> list[Meeting]:
     """Book one session or a series, each occurrence with its own prompts and agenda."""
     actor = pairing.person(user_id) or pairing.mentee
-    series_id = str(uuid.uuid4()) if plan.cadence_weeks else None
-    starts = [plan.starts_at]
-    while plan.cadence_weeks:
-        following = starts[-1] + timedelta(weeks=plan.cadence_weeks)
-        if following > now + HORIZON:
-            break
-        starts.append(following)
+    starts = plan.starts()
+    series_id = str(uuid.uuid4()) if len(starts) > 1 else None
     meetings = [
         Meeting(
             pairing_id=pairing.id,
@@ -232,7 +287,7 @@ def schedule_meeting(
             duration_minutes=plan.duration,
             status=MeetingStatus.SCHEDULED,
             series_id=series_id,
-            cadence_weeks=plan.cadence_weeks or None,
+            cadence_weeks=plan.cadence_weeks if series_id else None,
             topic=plan.topic,
             created_by_id=actor.id,
             created_at=now,
@@ -389,6 +444,8 @@ def reschedule_meeting(
     meeting = meeting_for(session, meeting_id, team_id, user_id)
     actor_id = member_for(session, team_id, user_id, now).id
     plan = validate_plan(form, partner_of(meeting.pairing, actor_id), now, series=False)
+    if plan.starts_at != meeting.starts_at:
+        meeting.moved_from = meeting.starts_at
     meeting.starts_at, meeting.duration_minutes = plan.starts_at, plan.duration
     if plan.topic:
         meeting.topic = plan.topic
@@ -421,7 +478,7 @@ def cancel_meeting(
             )
         )
     for item in cancelled:
-        item.status = MeetingStatus.CANCELLED
+        item.status, item.cancelled_at = MeetingStatus.CANCELLED, now
         cancel_pending(session, "meeting", item.id, "meeting cancelled")
     kind = "series_cancelled" if len(cancelled) > 1 else "meeting_cancelled"
     _tell_pair_about(session, meeting.pairing, meeting, kind, now)
@@ -467,6 +524,7 @@ class Captured:
     partner_name: str = ""
     items: int = 0
     open_meetings: int = 0
+    reader: Member | None = None  # who wrote the DM, for times in their own zone
 
 
 def capture_dm(
@@ -501,7 +559,7 @@ def capture_dm(
         recent = session.scalars(
             prompted.where(Meeting.starts_at <= now, Meeting.starts_at > now - timedelta(hours=12))
         ).first()
-        return Captured("started", recent) if recent else Captured("none")
+        return Captured("started", recent, reader=member) if recent else Captured("none")
     meeting = upcoming[0]
     insert_or_ignore(
         session,
@@ -520,6 +578,7 @@ def capture_dm(
         partner_of(meeting.pairing, member.id).name,
         mine,
         len(upcoming),
+        member,
     )
 
 
@@ -603,6 +662,23 @@ def previous_meetings(session: Session, meetings: list[Meeting]) -> dict[int, Me
         ]
         found[meeting.id] = before[-1] if before else None
     return found
+
+
+def session_numbers(session: Session, meetings: list[Meeting]) -> dict[int, int]:
+    """For each meeting, which session of its pair it is (1 for the first), cancelled ones aside."""
+    if not meetings:
+        return {}
+    starts = session.execute(
+        select(Meeting.pairing_id, Meeting.starts_at).where(
+            Meeting.pairing_id.in_({m.pairing_id for m in meetings}),
+            Meeting.starts_at <= max(m.starts_at for m in meetings),
+            Meeting.status != MeetingStatus.CANCELLED,
+        )
+    ).all()
+    return {
+        m.id: sum(1 for pid, at in starts if pid == m.pairing_id and at <= m.starts_at)
+        for m in meetings
+    }
 
 
 def starter_questions(mentee: Member) -> list[str]:

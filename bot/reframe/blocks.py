@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import ids
-from bot.core.blocks import Message, actions, button, context, section
+from bot.core.blocks import Message, actions, button, context, one_line, section
 from bot.core.models import Member, OutboxMessage, TopicKind
 from bot.core.mrkdwn import escape
 from bot.core.outbox import Outgoing, Rendered, Skip
@@ -23,16 +23,14 @@ OUTSIDE_WORK = (
 
 
 def build_reframe(member: Member, *, after_success: bool) -> Message:
-    learned = member.topic_names(TopicKind.SOUGHT)
-    topic = f" on *{escape(learned[0])}*" if learned else ""
     why = (
         "Congratulations on your win!"
         if after_success
         else "Three sessions in: you've been putting real work into this."
     )
     text = (
-        f"{why} One of the best ways to keep growing is to mentor someone else, maybe{topic}, "
-        "which you've been learning yourself. You'd set how many mentees you take."
+        f"{why} One of the best ways to keep growing is to mentor someone else. "
+        f"{_what_you_know(member)} You'd choose the topics and how many mentees you take."
     )
     return {
         "text": "Would you like to mentor someone too?",
@@ -42,6 +40,21 @@ def build_reframe(member: Member, *, after_success: bool) -> Message:
             context(OUTSIDE_WORK),
         ],
     }
+
+
+def _what_you_know(member: Member) -> str:
+    """Point at what the person already knows, never at what they are still learning."""
+    learning = {name.casefold() for name in member.topic_names(TopicKind.SOUGHT)}
+    known = [
+        name for name in member.topic_names(TopicKind.OFFERED) if name.casefold() not in learning
+    ]
+    if known:
+        topics = " and ".join(f"*{escape(name)}*" for name in known[:2])
+        return f"You already know {topics}: someone just starting out there would learn a lot."
+    if member.background or member.experience:
+        path = one_line(member.background or member.experience).rstrip(".")
+        return f"Your path ({escape(path)}) is exactly what someone a few steps behind needs."
+    return "What do you know well that someone else is just starting on? That's your topic."
 
 
 def build_digest(month_start: Any, held: int, thanks: int, wins: int) -> Message:

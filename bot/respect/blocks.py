@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core import ids
@@ -35,9 +35,11 @@ from bot.core.models import (
     Pairing,
     PairingStatus,
     Success,
+    TopicKind,
 )
 from bot.core.mrkdwn import escape, local_time, quote
 from bot.core.outbox import Outgoing, Rendered, Renderer, Skip
+from bot.find.blocks import find_value
 from bot.respect.successes import TEXT_LIMIT as SUCCESS_LIMIT
 
 
@@ -45,7 +47,7 @@ def build_checkin(meeting: Meeting, reader: Member) -> Message:
     partner = (
         meeting.pairing.mentee if reader.id == meeting.pairing.mentor_id else meeting.pairing.mentor
     )
-    when = local_time(meeting.starts_at)
+    when = local_time(meeting.starts_at, readers=[reader])
     text = f"How was your session with {escape(partner.name)} on {when}? Did it happen?"
     value = str(meeting.id)
     return {
@@ -182,13 +184,53 @@ def build_continue_check(pairing: Pairing) -> Message:
     }
 
 
-def build_pairing_ended(pairing: Pairing) -> Message:
-    text = (
-        f"This mentoring pair has ended. Thank you both, <@{pairing.mentor.slack_user_id}> and "
-        f"<@{pairing.mentee.slack_user_id}>. {escape(pairing.mentee.name)}, you can find a new "
-        "mentor any time with `/mentor find`."
-    )
-    return {"text": "This mentoring pair has ended.", "blocks": [section(text)]}
+def build_pairing_ended(
+    pairing: Pairing, recipient: Member | None = None, thanks: GratitudeNote | None = None
+) -> Message:
+    """To the one who did not end it (or to both, when nobody did): kind, with a next step."""
+    if recipient is None:
+        text = (
+            f"This mentoring pair has ended. Thank you both, <@{pairing.mentor.slack_user_id}> "
+            f"and <@{pairing.mentee.slack_user_id}>. {escape(pairing.mentee.name)}, you can find "
+            "a new mentor any time with `/mentor find`."
+        )
+        return {"text": "This mentoring pair has ended.", "blocks": [section(text)]}
+    is_mentee = recipient.id == pairing.mentee_id
+    other = pairing.mentor if is_mentee else pairing.mentee
+    name = escape(other.name)
+    if is_mentee:
+        head = (
+            f"Your mentoring with {name} has come to a close. Thank you for the time you put in "
+            "together: what you learned stays with you."
+        )
+        after = "When you're ready, another mentor can pick up where you left off."
+    else:
+        head = (
+            f"Your mentoring with {name} has come to a close. Thank you for giving them your "
+            "time; your mentee slot is free again."
+        )
+        after = "Nothing else to do: I've cancelled any sessions you had booked together."
+    if not other.is_active:
+        # They left the workspace (bot/find/leaving.py): say so, so nobody wonders why.
+        head = f"*{name}* is no longer in this workspace, so {head[0].lower()}{head[1:]}"
+    blocks = [section(head)]
+    if thanks is not None:
+        blocks.extend(sections(f"*They left you a last thank-you:*\n{quote(thanks.text)}"))
+    blocks.append(section(after))
+    if is_mentee:
+        query = (
+            pairing.request.topic_query
+            if pairing.request and pairing.request.topic_query
+            else ", ".join(recipient.topic_names(TopicKind.SOUGHT))
+        )
+        blocks.append(
+            actions(
+                button(
+                    "Find another mentor", ids.FIND_AGAIN_ACTION, find_value(query), style="primary"
+                )
+            )
+        )
+    return {"text": f"Your mentoring with {other.name} has come to a close.", "blocks": blocks}
 
 
 def build_success_to_mentor(success: Success) -> Message:
@@ -223,12 +265,18 @@ def build_success_post(success: Success) -> Message:
     }
 
 
-def build_success_shared(mentor: Member, channel_note: str | None, public: bool) -> Message:
+def build_success_shared(
+    mentor: Member, channel_note: str | None, public: bool, channel: str | None = None
+) -> Message:
+    """`channel` is the success channel as people know it ("#wins"), never its id."""
     text = f"Shared with {escape(mentor.name)}."
     if channel_note:
         text += f" {channel_note}"
     elif public:
-        text += " It'll appear in the success channel right after they hear about it."
+        text += (
+            f" It'll appear in {escape(channel or 'the success channel')} right after they "
+            "hear about it."
+        )
     return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
@@ -241,17 +289,24 @@ def build_success_post_failed(success: Success, reason: str) -> Message:
     return {"text": text, "blocks": [section(text)]}
 
 
-def build_continue_answered(pairing: Pairing, keep: bool) -> Message:
+def build_continue_answered(pairing: Pairing, keep: bool, user_id: str) -> Message:
     if keep:
         text = "Glad you're keeping going. Pick a time that really works for you both."
         blocks = [
             section(text),
             actions(button("Schedule a session", ids.SCHEDULE_SESSION_ACTION, str(pairing.id))),
         ]
-    else:
-        text = "Done: I've ended this mentoring pair and let you both know. Thank you for trying."
-        blocks = [section(text)]
-    return {"replace_original": True, "text": text, "blocks": blocks}
+        return {"replace_original": True, "text": text, "blocks": blocks}
+    # Only the person who ended it reads this; their partner hears once, by their own DM.
+    ender_is_mentee = pairing.mentee.slack_user_id == user_id
+    partner = pairing.mentor if ender_is_mentee else pairing.mentee
+    text = (
+        f"Done: your mentoring with {escape(partner.name)} has ended, and I've let them know "
+        "kindly. Thank you for giving it a go."
+    )
+    if ender_is_mentee:
+        text += " When you're ready, `/mentor find` shows other mentors."
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
 def build_advice_modal(mentor_name: str, private_metadata: str) -> View:
@@ -265,7 +320,7 @@ def build_advice_modal(mentor_name: str, private_metadata: str) -> View:
                 ids.ADVICE_BLOCK,
                 ids.ADVICE_ACTION,
                 f"What advice from {mentor_name} will you put into practice?",
-                placeholder="One per line, e.g. Rehearse the opening out loud three times",
+                placeholder="One per line, e.g. Ask for feedback on one small thing each week",
                 multiline=True,
                 optional=False,
                 max_length=3000,
@@ -337,7 +392,7 @@ def build_success_modal(
             ids.SUCCESS_TEXT_ACTION,
             "What happened?",
             initial=text,
-            placeholder="I gave my first conference talk and people asked for the slides!",
+            placeholder="What you did, what changed, and how your mentor helped.",
             multiline=True,
             optional=False,
             max_length=SUCCESS_LIMIT,
@@ -503,12 +558,47 @@ def render_pairing_ended(
     session: Session, rows: list[OutboxMessage], now: datetime
 ) -> dict[int, Rendered]:
     pairings = _pairings(session, rows)
-    return {
-        row.id: Outgoing.of(build_pairing_ended(pairings[row.subject_id]))
-        if row.subject_id in pairings
-        else Skip("the pairing is gone")
-        for row in rows
+    ended = [p for p in pairings.values() if p.ended_at is not None]
+    # A last thank-you written with `/mentor end` travels in the same message, not a second one.
+    last_thanks = {
+        (note.from_member_id, note.to_member_id): note
+        for note in session.scalars(
+            select(GratitudeNote)
+            .where(
+                or_(
+                    *(
+                        and_(
+                            GratitudeNote.from_member_id.in_([p.mentor_id, p.mentee_id]),
+                            GratitudeNote.to_member_id.in_([p.mentor_id, p.mentee_id]),
+                            GratitudeNote.created_at == p.ended_at,
+                        )
+                        for p in ended
+                    ),
+                    false(),
+                )
+            )
+            .order_by(GratitudeNote.id)
+        )
     }
+    members = {
+        m.id: m
+        for m in session.scalars(
+            select(Member).where(Member.id.in_({r.recipient_member_id for r in rows}))
+        )
+    }
+    rendered: dict[int, Rendered] = {}
+    for row in rows:
+        pairing = pairings.get(row.subject_id or 0)
+        recipient = members.get(row.recipient_member_id or 0)
+        if pairing is None:
+            rendered[row.id] = Skip("the pairing is gone")
+            continue
+        thanks = None
+        if recipient is not None:
+            other = pairing.mentor_id if recipient.id == pairing.mentee_id else pairing.mentee_id
+            thanks = last_thanks.get((other, recipient.id))
+        rendered[row.id] = Outgoing.of(build_pairing_ended(pairing, recipient, thanks))
+    return rendered
 
 
 CHECKINS_RENDERERS = {

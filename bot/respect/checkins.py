@@ -22,7 +22,7 @@ from bot.core.models import (
     Pairing,
     PairingStatus,
 )
-from bot.core.outbox import cancel_pending, enqueue
+from bot.core.outbox import cancel_pending, cancel_pending_about, enqueue
 from bot.core.settings import Settings
 from bot.find.partners import blocked_between
 from bot.find.wishes import fulfil_wishes
@@ -326,16 +326,42 @@ def continue_pairing(
     pairing = active_pairing(session, pairing_id, team_id, user_id)
     if keep:
         return pairing
+    ender = pairing.person(user_id)
+    assert ender is not None  # active_pairing refuses anyone else
+    return end_pairing(session, pairing, ender, now)
+
+
+def end_pairing(session: Session, pairing: Pairing, ender: Member | None, now: datetime) -> Pairing:
+    """The one way a pair ends (after missed sessions, `/mentor end`, forget me): sessions and
+    everything queued about the pair are cancelled, the mentor's slot frees up, and the other
+    person hears once, by DM. The ender hears from their own reply; with no ender (someone
+    left), both are told."""
     pairing.status, pairing.ended_at = PairingStatus.ENDED, now
-    for meeting in session.scalars(
+    meetings = session.scalars(
         select(Meeting).where(
             Meeting.pairing_id == pairing.id, Meeting.status == MeetingStatus.SCHEDULED
         )
-    ):
+    ).all()
+    for meeting in meetings:
         meeting.status = MeetingStatus.CANCELLED
-        cancel_pending(session, "meeting", meeting.id, "pairing ended")
-    key = f"pairing_ended:{pairing.id}"
-    tell_pair(session, pairing, "pairing_ended", ("pairing", pairing.id), key, now)
+    cancel_pending_about(
+        session, {"meeting": [m.id for m in meetings], "pairing": [pairing.id]}, "pairing ended"
+    )
+    for member in (pairing.mentor, pairing.mentee):
+        if ender is not None and member.id == ender.id:
+            continue
+        enqueue(
+            session,
+            workspace_id=pairing.workspace_id,
+            kind="pairing_ended",
+            dedupe_key=f"pairing_ended:{pairing.id}:{member.id}",
+            due_at=now,
+            now=now,
+            member_id=member.id,
+            subject=("pairing", pairing.id),
+            urgent=True,
+            solicited=True,
+        )
     session.flush()
     fulfil_wishes(session, pairing.mentor, now)
     return pairing

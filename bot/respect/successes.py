@@ -13,7 +13,7 @@ from bot.core.errors import InvalidInput, MentorCoachError
 from bot.core.members import member_for
 from bot.core.models import Member, OutboxMessage, OutboxStatus, Pairing, PairingStatus, Success
 from bot.core.outbox import cancel_pending, enqueue
-from bot.core.quiet_hours import next_allowed
+from bot.core.quiet_hours import next_allowed, quiet_window
 from bot.core.settings import Settings
 
 TEXT_LIMIT = 1500
@@ -81,7 +81,7 @@ def share_success(
     )
     session.add(success)
     session.flush()
-    mentor_hears_at = next_allowed(now, mentor.tz, settings.quiet_hours)
+    mentor_hears_at = next_allowed(now, mentor.tz, quiet_window(mentor, settings.quiet_hours))
     enqueue(
         session,
         workspace_id=author.workspace_id,

@@ -43,6 +43,7 @@ from bot.core.database import make_engine, make_session_factory
 from bot.core.settings import ConfigError, Settings, load_settings
 from handlers import register_all
 from handlers.deps import Deps
+from handlers.installs import NOT_INSTALLED, Installs, register_one_workspace
 
 logger = logging.getLogger("mentor_coach")
 EVENTS_PATH = "/slack/events"
@@ -55,7 +56,9 @@ def utc_now() -> datetime:
 
 def make_client(settings: Settings) -> WebClient:
     """A WebClient for answering people: one quick retry on connection errors, 429 and 5xx."""
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    # Under OAuth each request's token comes from its workspace's installation (Bolt sets it).
+    token = None if settings.oauth else settings.slack_bot_token
+    client = WebClient(token=token, base_url=settings.slack_api_url, timeout=10)
     client.retry_handlers.extend(
         [RateLimitErrorRetryHandler(max_retry_count=1), ServerErrorRetryHandler(max_retry_count=1)]
     )
@@ -69,14 +72,28 @@ def create_app(
     *,
     listener_executor: Executor | None = None,
     clock: Callable[[], datetime] = utc_now,
+    installs: Installs | None = None,
 ) -> App:
-    """The Bolt app with every listener registered. Tests and the demo pass their own client."""
+    """The Bolt app with every listener registered. Tests and the demo pass their own client.
+
+    With SLACK_CLIENT_ID and SLACK_CLIENT_SECRET it serves the OAuth install flow and takes
+    each workspace's token from its installation (`installs`, made here unless given)."""
+    client = client or make_client(settings)
+    if installs is None and settings.oauth:
+        installs = Installs(settings, sessions.kw["bind"], sessions, client, clock)
     app = App(
         signing_secret=settings.slack_signing_secret,
-        client=client or make_client(settings),
+        client=client,
         listener_executor=listener_executor,
+        oauth_settings=installs.oauth_settings if installs is not None else None,
+        user_facing_authorize_error_message=NOT_INSTALLED if installs is not None else None,
     )
-    register_all(app, Deps(settings=settings, sessions=sessions, clock=clock))
+    deps = Deps(settings=settings, sessions=sessions, clock=clock)
+    register_all(app, deps)
+    if installs is not None:
+        installs.register(app, deps)
+    else:
+        register_one_workspace(app)
     return app
 
 
@@ -133,6 +150,8 @@ def make_wsgi(app: App, engine: Engine) -> Callable[..., Iterable[bytes]]:
             answer = WsgiHttpResponse(response.status, response.headers, response.body)
             start_response(answer.status, answer.get_headers())
             return answer.get_body()
+        # Anything else is Bolt's: in OAuth mode GET /slack/install and /slack/oauth_redirect,
+        # which a person's browser opens (unsigned; the OAuth state guards them), else a 404.
         return bolt(environ, start_response)
 
     return wsgi
@@ -260,9 +279,32 @@ def serve_http(app: App, engine: Engine, port: int, host: str = "0.0.0.0") -> WS
 
     `port=0` picks a free port (see server.server_port).
     """
-    server = make_server(
-        host, port, make_wsgi(app, engine), _ThreadingWSGIServer, handler_class=_QuietHandler
-    )
+    return _serve_in_background(make_wsgi(app, engine), port, host)
+
+
+def make_socket_health_wsgi(
+    engine: Engine, connected: Callable[[], bool]
+) -> Callable[..., Iterable[bytes]]:
+    """Socket Mode's one HTTP answer, GET /healthz: 200 while the database answers and the
+    WebSocket to Slack is open, 503 naming what is not."""
+    database_answers = HealthCheck(engine)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") != HEALTH_PATH:
+            return _answer(start_response, 404, {"ok": False, "error": "not found"})
+        trouble = {} if connected() else {"socket": "disconnected"}
+        if not database_answers():
+            trouble["database"] = "unreachable"
+        return _answer(start_response, 503 if trouble else 200, {"ok": not trouble, **trouble})
+
+    return wsgi
+
+
+def _serve_in_background(wsgi: Callable[..., Iterable[bytes]], port: int, host: str) -> WSGIServer:
+    server = make_server(host, port, wsgi, _ThreadingWSGIServer, handler_class=_QuietHandler)
+    # A connection select() saw may be gone by accept(); a blocking accept would then hold the
+    # serving thread, and shutdown with it, forever.
+    server.socket.settimeout(1)
     # A short poll interval keeps shutdown quick; requests are served on their own threads.
     threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="http", daemon=True
@@ -358,14 +400,29 @@ class BotProcess:
     """
 
     def __init__(self, settings: Settings) -> None:
+        from bot.find.candidates import warm_indexes
         from scheduler import start_scheduler
         from scheduler.delivery import Deliverer, make_delivery_client
 
         self.engine, sessions = open_database(settings)
-        self.app = create_app(settings, sessions)
+        client = make_client(settings)
+        installs = (
+            Installs(settings, self.engine, sessions, client, utc_now) if settings.oauth else None
+        )
+        self.app = create_app(settings, sessions, client, installs=installs)
         self.wsgi = make_wsgi(self.app, self.engine)
-        deliverer = Deliverer(settings, sessions, make_delivery_client(settings), utc_now)
+        deliverer = Deliverer(
+            settings,
+            sessions,
+            make_delivery_client(settings),
+            utc_now,
+            tokens=installs.tokens if installs is not None else None,
+        )
         self.scheduler = start_scheduler(deliverer, sessions, utc_now)
+        # Find's in-memory index, built in the background so the first search need not wait.
+        threading.Thread(
+            target=warm_indexes, args=(sessions,), name="find-index", daemon=True
+        ).start()
 
     def close(self) -> None:
         """Let the send in progress finish and record its outcome, then let go of the database."""
@@ -475,13 +532,33 @@ def run(settings: Settings, stop: threading.Event | None = None) -> None:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     handler = SocketModeHandler(bot.app, settings.slack_app_token)
+    try:
+        health = _serve_in_background(
+            make_socket_health_wsgi(bot.engine, handler.client.is_connected),
+            settings.port,
+            "0.0.0.0",
+        )
+    except OSError as error:
+        bot.close()
+        handler.close()
+        raise ConfigError(
+            "PORT",
+            f"({settings.port}) could not be opened for GET {HEALTH_PATH} ({error.strerror})",
+            "Pick a free port, or stop whatever is using it.",
+        ) from None
     handler.connect()
-    logger.info("Mentor Coach is connected to Slack in Socket Mode")
+    logger.info(
+        "Mentor Coach is connected to Slack in Socket Mode (GET %s on port %s)",
+        HEALTH_PATH,
+        settings.port,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     logger.info("Mentor Coach is stopping")
     bot.close()
     handler.close()
+    health.shutdown()
+    health.server_close()
     logger.info("Mentor Coach has stopped")
 
 
@@ -538,6 +615,22 @@ def check_slack_token(settings: Settings) -> None:
         ) from None
 
 
+def check_app_token(settings: Settings) -> None:
+    """Socket Mode: can the app-level token open a connection? If not, say so in one line."""
+    quiet = logging.getLogger("mentor_coach.apps_connections_open")
+    quiet.disabled = True
+    client = WebClient(base_url=settings.slack_api_url, timeout=10, logger=quiet, retry_handlers=[])
+    try:
+        client.apps_connections_open(app_token=settings.slack_app_token or "")
+    except SlackApiError as error:
+        raise ConfigError(
+            "SLACK_APP_TOKEN",
+            f"was refused by Slack ({error.response.get('error')})",
+            "Create an app-level token with the connections:write scope again (Basic "
+            "Information, App-Level Tokens), or unset it to serve HTTP instead.",
+        ) from None
+
+
 def print_outbox(settings: Settings) -> None:
     from bot.core.outbox import summary
 
@@ -566,6 +659,11 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("run", help="run against Slack (the default)")
     commands.add_parser("demo", help="a whole mentoring cycle on a local Slack stand-in")
+    playground = commands.add_parser(
+        "playground", help="play the mentee, mentor and admin in your browser, on a local Slack"
+    )
+    playground.add_argument("--port", type=int, default=8800, help="port on 127.0.0.1")
+    playground.add_argument("--blank", action="store_true", help="start with no mentor profiles")
     db = commands.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"], help="apply pending migrations")
     commands.add_parser("outbox", help="pending, failed and sent messages, for operators")
@@ -575,6 +673,10 @@ def main(argv: list[str] | None = None) -> int:
         from sandbox.demo import run_demo
 
         return run_demo(sys.modules[__name__])
+    if args.command == "playground":
+        from sandbox.playground import run_playground
+
+        return run_playground(sys.modules[__name__], args.port, seed=not args.blank)
 
     from dotenv import find_dotenv, load_dotenv
 
@@ -587,8 +689,10 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.log_format)
     try:
         check_database(settings)
-        if args.command not in {"db", "outbox"}:
+        if args.command not in {"db", "outbox"} and not settings.oauth:
             check_slack_token(settings)
+        if args.command not in {"db", "outbox"} and settings.socket_mode:
+            check_app_token(settings)
     except ConfigError as error:
         print(f"Configuration error: {error}", file=sys.stderr)
         return 2
@@ -599,7 +703,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "outbox":
         print_outbox(settings)
         return 0
-    run(settings)
+    try:
+        run(settings)
+    except ConfigError as error:
+        print(f"Configuration error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

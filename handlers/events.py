@@ -82,14 +82,19 @@ def register(app: App, deps: Deps) -> None:
         message = event.get("message") if isinstance(event.get("message"), dict) else {}
         with deps.sessions.begin() as session:
             edit_dm_item(
-                session, event["channel"], message.get("ts", ""), typed(message), deps.clock()
+                session,
+                body["team_id"],
+                event["channel"],
+                message.get("ts", ""),
+                typed(message),
+                deps.clock(),
             )
 
     @app.event({"type": "message", "subtype": "message_deleted"}, matchers=[is_im])
     @once
     def handle_dm_deleted(event: dict[str, Any], body: dict[str, Any]) -> None:
         with deps.sessions.begin() as session:
-            delete_dm_item(session, event["channel"], event.get("deleted_ts", ""))
+            delete_dm_item(session, body["team_id"], event["channel"], event.get("deleted_ts", ""))
 
     @app.event("user_change")
     @once

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import html
 import json
 import re
 import secrets
@@ -16,7 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urljoin
 
 from sandbox.block_kit import Control, buttons
 from sandbox.forms import fill_state, unsubmittable
@@ -24,6 +26,7 @@ from sandbox.slack_api import FakeSlack
 from sandbox.timeline import Seen
 
 ACK_TIMEOUT_SECONDS = 3.0
+TRANSPORTS = ("http", "socket_mode")
 MODAL_TROUBLE = "We had some trouble connecting. Try again?"
 
 
@@ -64,8 +67,13 @@ class SlackDriver:
         *,
         settle: Callable[[], None] | None = None,
         request_timeout: float = 10.0,
+        transport: str = "http",
     ) -> None:
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {TRANSPORTS}")
         self.slack = slack
+        # "http": signed POSTs to events_url; "socket_mode": envelopes on the app's WebSocket.
+        self.transport = transport
         self.events_url = events_url
         self.signing_secret = signing_secret
         self.settle = settle
@@ -92,11 +100,12 @@ class SlackDriver:
         channel_id = channel_id or self.slack.im_channel(user_id)
         channel = self.slack.conversation_info(channel_id)
         user = self.slack.user(user_id)
+        team = self.slack.team(user["team_id"])
         mark = self.slack.record_action(user_id, f"typed: {command} {text}".rstrip())
         form = {
             "token": self.slack.verification_token,
-            "team_id": self.slack.team_id,
-            "team_domain": self.slack.team_domain,
+            "team_id": team["id"],
+            "team_domain": team["domain"],
             "channel_id": channel["id"],
             "channel_name": channel["name"],
             "user_id": user_id,
@@ -142,7 +151,7 @@ class SlackDriver:
             "api_app_id": self.slack.app_id,
             "token": self.slack.verification_token,
             "trigger_id": self.slack.issue_trigger(user_id),
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
+            "team": self._payload_team(user_id),
             "enterprise": None,
             "is_enterprise_install": False,
         }
@@ -231,7 +240,7 @@ class SlackDriver:
             return None
         payload = {
             "type": "view_closed",
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
+            "team": self._payload_team(user_id),
             "user": self._payload_user(user_id),
             "api_app_id": self.slack.app_id,
             "token": self.slack.verification_token,
@@ -257,7 +266,7 @@ class SlackDriver:
             "event_ts": message["ts"],
             "channel_type": "im",
             "client_msg_id": message["client_msg_id"],
-            "team": self.slack.team_id,
+            "team": message["team"],
             "blocks": message["blocks"],
         }
         self._send_event(event)
@@ -355,7 +364,7 @@ class SlackDriver:
         payload = {
             "type": "block_actions",
             "user": self._payload_user(user_id),
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
+            "team": self._payload_team(user_id),
             "api_app_id": self.slack.app_id,
             "token": self.slack.verification_token,
             "trigger_id": self.slack.issue_trigger(user_id),
@@ -378,9 +387,36 @@ class SlackDriver:
         failure = self._ack_failure(reply)
         return self._settled(_with_error(reply, failure) if failure else reply)
 
-    def send_event(self, event: dict[str, Any]) -> Reply:
-        """Any event, wrapped and signed as Slack does: for shapes nobody can type by hand."""
-        return self._send_event(event)
+    def install(self, user_id: str, install_url: str, *, redirect_url: str | None = None) -> Reply:
+        """The person installs the app to their workspace with a browser: opens the app's
+        install page, follows its "Add to Slack" link, presses Allow, and lands on the app's
+        redirect URL with the code and state (and the state cookie the install page set).
+
+        `redirect_url` is the app's Redirect URL when its authorize link names none (default:
+        `oauth_redirect` next to the install page, Bolt's path). Returns the final page."""
+        self.slack.record_action(user_id, "opened the app's install page")
+        page = self._get(install_url)
+        found = re.search(r'href="([^"]*/oauth/v2/authorize\?[^"]*)"', page.body)
+        location = page.headers.get("location", "")
+        authorize_url = html.unescape(found.group(1)) if found else location
+        if not authorize_url:
+            raise AssertionError(f"the install page has no Add to Slack link: {page.body[:300]}")
+        # A browser sends the state cookie back to the same site (Secure: HTTPS in real life).
+        cookie = page.headers.get("set-cookie", "").split(";", 1)[0]
+        self.slack.record_action(user_id, "pressed Allow on Slack's install screen")
+        back = self.slack.authorize(
+            authorize_url,
+            user_id,
+            redirect_url=redirect_url or urljoin(install_url, "oauth_redirect"),
+        )
+        landed = self._get(back, headers={"Cookie": cookie} if cookie else {})
+        return Reply(landed.status, landed.body, None, landed.elapsed)
+
+    def send_event(self, event: dict[str, Any], *, team_id: str | None = None) -> Reply:
+        """Any event, wrapped and signed as Slack does: for shapes nobody can type by hand.
+
+        It comes from the workspace of the event's user, or `team_id` (e.g. app_uninstalled)."""
+        return self._send_event(event, team_id)
 
     def again(self) -> Reply:
         """The last click or submission delivered once more, byte for byte (a retried request)."""
@@ -499,13 +535,17 @@ class SlackDriver:
             "id": user_id,
             "username": user["name"],
             "name": user["name"],
-            "team_id": self.slack.team_id,
+            "team_id": user["team_id"],
         }
+
+    def _payload_team(self, user_id: str) -> dict:
+        team = self.slack.team(self.slack.team_of(user_id))
+        return {"id": team["id"], "domain": team["domain"]}
 
     def _submission(self, user_id: str, view: dict) -> dict:
         return {
             "type": "view_submission",
-            "team": {"id": self.slack.team_id, "domain": self.slack.team_domain},
+            "team": self._payload_team(user_id),
             "user": self._payload_user(user_id),
             "api_app_id": self.slack.app_id,
             "token": self.slack.verification_token,
@@ -516,12 +556,18 @@ class SlackDriver:
             "enterprise": None,
         }
 
-    def _send_event(self, event: dict) -> Reply:
+    def _send_event(self, event: dict, team_id: str | None = None) -> Reply:
         event_id = "Ev" + secrets.token_hex(5).upper()
+        user = event.get("user")
+        user_id = user.get("id") if isinstance(user, dict) else user
+        if team_id is None and isinstance(user_id, str):
+            with contextlib.suppress(KeyError):
+                team_id = self.slack.team_of(user_id)
+        team = self.slack.team(team_id)
         envelope = {
             "token": self.slack.verification_token,
-            "team_id": self.slack.team_id,
-            "context_team_id": self.slack.team_id,
+            "team_id": team["id"],
+            "context_team_id": team["id"],
             "context_enterprise_id": None,
             "api_app_id": self.slack.app_id,
             "event": event,
@@ -531,8 +577,8 @@ class SlackDriver:
             "authorizations": [
                 {
                     "enterprise_id": None,
-                    "team_id": self.slack.team_id,
-                    "user_id": self.slack.bot_user_id,
+                    "team_id": team["id"],
+                    "user_id": team["bot_user_id"],
                     "is_bot": True,
                     "is_enterprise_install": False,
                 }
@@ -573,6 +619,9 @@ class SlackDriver:
         signature: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> Reply:
+        if self.transport == "socket_mode":
+            sent = self.slack.socket_mode.deliver_request(body, content_type, headers or {})
+            return Reply(sent.status, sent.body, sent.json, sent.elapsed, None, sent.slack_error)
         timestamp = int(time.time()) if timestamp is None else timestamp
         request = urllib.request.Request(
             self.events_url,
@@ -610,6 +659,20 @@ class SlackDriver:
                 parsed = None
         return Reply(status, text, parsed if isinstance(parsed, dict) else None, elapsed)
 
+    def _get(self, url: str, *, headers: dict[str, str] | None = None) -> _Page:
+        # No redirects followed: a 302's Location (and its Set-Cookie) are what the caller wants.
+        opener = urllib.request.build_opener(_NoRedirects)
+        request = urllib.request.Request(url, headers={"User-Agent": "Browser", **(headers or {})})
+        started = time.monotonic()
+        try:
+            with opener.open(request, timeout=self.request_timeout) as response:
+                status, raw, answer_headers = response.status, response.read(), response.headers
+        except urllib.error.HTTPError as error:
+            with error:
+                status, raw, answer_headers = error.code, error.read(), error.headers
+        headers = {name.lower(): value for name, value in answer_headers.items()}
+        return _Page(status, raw.decode("utf-8", "replace"), headers, time.monotonic() - started)
+
     def _ack_failure(self, reply: Reply) -> str | None:
         if reply.slack_error:
             return reply.slack_error
@@ -623,6 +686,19 @@ class SlackDriver:
         if self.settle is not None:
             self.settle()
         return reply
+
+
+@dataclass(frozen=True)
+class _Page:
+    status: int
+    body: str
+    headers: dict[str, str]  # names in lower case
+    elapsed: float
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 def _event_reply(reply: Reply, event_id: str, ack_timeout: float) -> Reply:

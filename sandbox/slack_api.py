@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import datetime as dt
@@ -15,8 +16,8 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from sandbox.block_kit import (
@@ -29,6 +30,9 @@ from sandbox.block_kit import (
     with_ids,
 )
 from sandbox.timeline import Seen, TimelineEntry
+
+if TYPE_CHECKING:
+    from sandbox.socket_mode import SocketModeServer
 
 TRIGGER_TTL_SECONDS = 3.0
 
@@ -55,6 +59,12 @@ ACT_MODES = ("after", "before", "never")
 HISTORY_PAGE_LIMIT = 999
 
 
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+
+
+INSTALL_CODE_TTL_SECONDS = 10 * 60
+
+
 @dataclass(frozen=True)
 class ApiCall:
     """One Web API (or response_url) request the app made, with Slack's answer."""
@@ -64,6 +74,8 @@ class ApiCall:
     status: int
     response: dict
     at: float
+    token: str | None = None  # the token the call carried
+    team_id: str | None = None  # the workspace that token belongs to, when it is a live one
 
 
 @dataclass
@@ -82,6 +94,28 @@ class _Conversation:
     members: list[str]
     is_archived: bool = False
     messages: list[dict] = field(default_factory=list)
+    team_id: str = ""
+
+
+@dataclass
+class _Team:
+    """One workspace: its own bot user, and the bot tokens the app holds there."""
+
+    id: str
+    name: str
+    domain: str
+    bot_user_id: str
+    bot_id: str
+    tokens: list[str]  # live bot tokens, newest last
+    generation: int = 1
+
+
+@dataclass
+class _InstallCode:
+    team_id: str
+    user_id: str
+    redirect_uri: str | None
+    issued: float
 
 
 @dataclass
@@ -133,13 +167,19 @@ class FakeSlack:
         bot_token: str = "xoxb-sandbox-token",
     ) -> None:
         self.signing_secret = signing_secret
-        self.team_id = team_id
-        self.team_name = team_name
-        self.team_domain = re.sub(r"[^a-z0-9]+", "-", team_name.lower()).strip("-")
-        self.bot_user_id = bot_user_id
-        self.bot_id = bot_id
         self.app_id = app_id
-        self.bot_token = bot_token
+        # The app-level token (connections:write) that apps.connections.open takes.
+        self.app_token = f"xapp-1-{app_id}-1-sandbox"
+        self._socket_mode: SocketModeServer | None = None
+        # What oauth.v2.access checks; tests of the install flow give the app these.
+        self.client_id = "1111111111.2222222222"
+        self.client_secret = "sandbox-client-secret"
+        self._teams: dict[str, _Team] = {}
+        self._token_teams: dict[str, str] = {}  # every bot token ever issued -> its team
+        self._codes: dict[str, _InstallCode] = {}
+        self._default_team = team_id
+        # The workspace a Web API call is answered for (its token's), per serving thread.
+        self._acting_team = threading.local()
         self.app_name = "Mentor Coach"
         self.verification_token = "sandbox-verification-token"
         self.trigger_ttl = TRIGGER_TTL_SECONDS
@@ -175,14 +215,22 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url_external,
             "files.completeUploadExternal": self._files_complete_upload_external,
         }
-        self._add_bot_user()
+        self._new_team(team_id, team_name, bot_user_id, bot_id, bot_token)
         self._forget_activity()
 
     # ----------------------------------------------------------------- lifecycle
 
     def start(self) -> FakeSlack:
         """Serve on a free loopback port in a background thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler, bind_and_activate=False)
+        # Several bot processes call at once: a longer accept queue than the default 5, as
+        # Slack never turns a connection away.
+        server.request_queue_size = 128
+        server.server_bind()
+        server.server_activate()
+        # select() may call a connection ready that is gone by accept(): on a blocking socket
+        # that accept waits forever and stop() with it. With a timeout it gives up, serving goes on.
+        server.socket.settimeout(1)
         server.daemon_threads = True
         server.slack = self  # type: ignore[attr-defined]
         self._server = server
@@ -195,6 +243,9 @@ class FakeSlack:
 
     def stop(self) -> None:
         """Stop serving and release the port."""
+        if self._socket_mode is not None:
+            self._socket_mode.stop()
+            self._socket_mode = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -208,6 +259,24 @@ class FakeSlack:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    @property
+    def socket_mode(self) -> SocketModeServer:
+        """Slack's Socket Mode service for the app (sandbox/socket_mode.py), started when used."""
+        from sandbox.socket_mode import SocketModeServer
+
+        with self._lock:
+            if self._socket_mode is None:
+                self._socket_mode = SocketModeServer(self.app_id).start()
+            return self._socket_mode
+
+    def _app_level(self, method: str, token: str) -> tuple[int, dict]:
+        # Slack: an app-level token works only for app-level methods, which take no other token.
+        if method not in APP_LEVEL_METHODS or not token.startswith("xapp-"):
+            return 200, {"ok": False, "error": "not_allowed_token_type"}
+        if token != self.app_token:
+            return 200, {"ok": False, "error": "invalid_auth"}
+        return 200, {"ok": True, "url": self.socket_mode.open_url()}
 
     @property
     def base_url(self) -> str:
@@ -256,19 +325,23 @@ class FakeSlack:
         user_id: str | None = None,
         is_bot: bool = False,
         deleted: bool = False,
+        team_id: str | None = None,
     ) -> str:
-        """Add a person (display name `name`, IANA `tz`); returns their id, e.g. "U01AMARA"."""
+        """Add a person (display name `name`, IANA `tz`); returns their id, e.g. "U01AMARA".
+
+        `team_id` (from add_team) puts them in another workspace than the default one."""
         zone = ZoneInfo(tz)
         now = dt.datetime.now(zone)
         offset = now.utcoffset() or dt.timedelta(0)
         with self._lock:
+            team = self._teams[team_id or self._default_team]
             user_id = user_id or self._unique_id("U01" + _id_part(name), self._users)
             if user_id in self._users:
                 raise ValueError(f"user {user_id} already exists")
             handle = re.sub(r"[^a-z0-9._-]+", ".", name.lower()).strip(".")
             self._users[user_id] = {
                 "id": user_id,
-                "team_id": self.team_id,
+                "team_id": team.id,
                 "name": handle,
                 "deleted": deleted,
                 "color": "9f69e7",
@@ -283,7 +356,7 @@ class FakeSlack:
                     "display_name_normalized": name,
                     "first_name": real_name.split(" ")[0],
                     "last_name": " ".join(real_name.split(" ")[1:]),
-                    "team": self.team_id,
+                    "team": team.id,
                     "image_48": f"https://avatars.example/{user_id}_48.png",
                 },
                 "is_admin": False,
@@ -296,21 +369,199 @@ class FakeSlack:
                 im_id = self._unique_id("D" + user_id[1:], self._conversations)
                 self._ims[user_id] = im_id
                 self._conversations[im_id] = _Conversation(
-                    im_id, "im", "directmessage", [user_id, self.bot_user_id]
+                    im_id, "im", "directmessage", [user_id, team.bot_user_id], team_id=team.id
                 )
             return user_id
 
     def add_channel(
-        self, name: str, *, members: Iterable[str] = (), is_archived: bool = False
+        self,
+        name: str,
+        *,
+        members: Iterable[str] = (),
+        is_archived: bool = False,
+        team_id: str | None = None,
     ) -> str:
         """Add a public channel; the bot is in it only if bot_user_id is among `members`."""
         name = name.lstrip("#")
         with self._lock:
             channel_id = self._unique_id("C01" + _id_part(name), self._conversations)
             self._conversations[channel_id] = _Conversation(
-                channel_id, "channel", name, list(members), is_archived
+                channel_id,
+                "channel",
+                name,
+                list(members),
+                is_archived,
+                team_id=team_id or self._default_team,
             )
             return channel_id
+
+    # ----------------------------------------------------------------- workspaces
+
+    def add_team(
+        self, name: str, *, team_id: str | None = None, bot_token: str | None = None
+    ) -> str:
+        """Another workspace with the app installed: its own bot user and bot token.
+
+        Returns its id (e.g. "T02ACME"); add people with add_user(..., team_id=it)."""
+        with self._lock:
+            team_id = team_id or self._unique_id(
+                "T0" + str(len(self._teams) + 1) + _id_part(name), self._teams
+            )
+            if team_id in self._teams:
+                raise ValueError(f"team {team_id} already exists")
+            number = len(self._teams) + 1
+            self._new_team(team_id, name, f"U0BOT{number}", f"B0BOT{number}", bot_token)
+            return team_id
+
+    @property
+    def team_ids(self) -> list[str]:
+        """Every workspace, the default one first."""
+        with self._lock:
+            return list(self._teams)
+
+    def team(self, team_id: str | None = None) -> dict:
+        """id, name, domain, bot_user_id, bot_id and live bot tokens of a workspace."""
+        with self._lock:
+            team = self._teams[team_id or self._default_team]
+            return {
+                "id": team.id,
+                "name": team.name,
+                "domain": team.domain,
+                "bot_user_id": team.bot_user_id,
+                "bot_id": team.bot_id,
+                "tokens": list(team.tokens),
+            }
+
+    def team_of(self, user_id: str) -> str:
+        """The workspace a person (or a bot user) belongs to."""
+        with self._lock:
+            if user_id not in self._users:
+                raise KeyError(f"no such person: {user_id}")
+            return self._users[user_id]["team_id"]
+
+    def token_for(self, team_id: str | None = None) -> str:
+        """The workspace's current bot token (what oauth.v2.access hands out)."""
+        with self._lock:
+            team = self._teams[team_id or self._default_team]
+            if not team.tokens:
+                raise KeyError(f"the app holds no live token in {team.id} (uninstalled?)")
+            return team.tokens[-1]
+
+    def install_code(
+        self,
+        team_id: str | None = None,
+        user_id: str | None = None,
+        *,
+        redirect_uri: str | None = None,
+    ) -> str:
+        """A person of the workspace approved the install: the one-time code Slack sends to
+        the app's redirect URL, good for ten minutes at oauth.v2.access."""
+        with self._lock:
+            team = self._teams[team_id or self._default_team]
+            if user_id is None:
+                user_id = next(
+                    (
+                        u["id"]
+                        for u in self._users.values()
+                        if u["team_id"] == team.id and not u["is_bot"]
+                    ),
+                    None,
+                )
+                if user_id is None:
+                    raise ValueError(f"{team.id} has nobody to install the app; add_user first")
+            elif self._users.get(user_id, {}).get("team_id") != team.id:
+                raise ValueError(f"{user_id} is not in {team.id}")
+            code = f"{next(self._ids)}.{secrets.token_hex(12)}"
+            self._codes[code] = _InstallCode(team.id, user_id, redirect_uri, time.monotonic())
+            return code
+
+    def authorize(
+        self, authorize_url: str, user_id: str, *, redirect_url: str | None = None
+    ) -> str:
+        """The person presses "Allow" on Slack's install page (the app's authorize URL): the
+        URL Slack sends their browser back to, with `code` and the app's `state`.
+
+        The app's redirect_uri comes from the authorize URL or else `redirect_url` (the one in
+        the app's settings, as Slack would use)."""
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+        if query.get("client_id") != self.client_id:
+            raise AssertionError(
+                f"Slack shows an error page: unknown client_id {query.get('client_id')!r}"
+            )
+        target = query.get("redirect_uri") or redirect_url
+        if not target:
+            raise AssertionError("the app has no redirect URL: pass redirect_url=")
+        code = self.install_code(
+            self.team_of(user_id), user_id, redirect_uri=query.get("redirect_uri")
+        )
+        answer = {"code": code, "state": query.get("state", "")}
+        separator = "&" if "?" in target else "?"
+        return target + separator + urlencode(answer)
+
+    def revoke_tokens(self, team_id: str | None = None) -> list[str]:
+        """The workspace's bot tokens stop working (Slack answers token_revoked); returns them.
+
+        Send the matching `tokens_revoked` or `app_uninstalled` event with the driver."""
+        with self._lock:
+            team = self._teams[team_id or self._default_team]
+            revoked, team.tokens = team.tokens, []
+            return revoked
+
+    uninstall = revoke_tokens
+
+    def _new_team(
+        self, team_id: str, name: str, bot_user_id: str, bot_id: str, token: str | None
+    ) -> None:
+        domain = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        token = token or f"xoxb-{team_id.lower()}-1"
+        team = _Team(team_id, name, domain, bot_user_id, bot_id, [token])
+        self._teams[team_id] = team
+        self._token_teams[token] = team_id
+        self._add_bot_user(team)
+
+    def _mint_token(self, team: _Team) -> str:
+        team.generation += 1
+        token = f"xoxb-{team.id.lower()}-{team.generation}"
+        team.tokens.append(token)
+        self._token_teams[token] = team.id
+        return token
+
+    @property
+    def _team(self) -> _Team:
+        return self._teams[getattr(self._acting_team, "id", None) or self._default_team]
+
+    # The workspace being answered (a call's token's), or the default one outside a call.
+    team_id = property(lambda self: self._team.id)
+    team_name = property(lambda self: self._team.name)
+    team_domain = property(lambda self: self._team.domain)
+    bot_user_id = property(lambda self: self._team.bot_user_id)
+    bot_id = property(lambda self: self._team.bot_id)
+    bot_token = property(lambda self: self.token_for(self._team.id))
+
+    @contextlib.contextmanager
+    def _acting(self, team_id: str | None) -> Iterator[None]:
+        previous = getattr(self._acting_team, "id", None)
+        self._acting_team.id = team_id
+        try:
+            yield
+        finally:
+            self._acting_team.id = previous
+
+    def _acting_for(self, user_id: str) -> contextlib.AbstractContextManager[None]:
+        user = self._users.get(user_id)
+        return self._acting(user["team_id"] if user else None)
+
+    def _team_user(self, user_id: str | None) -> dict:
+        """A person of the workspace being answered; others are user_not_found, as in Slack."""
+        user = self._users.get(user_id or "")
+        if user is None or user["team_id"] != self.team_id:
+            raise _Refusal("user_not_found")
+        return user
+
+    def _visible(self, conversation: _Conversation | None) -> _Conversation | None:
+        if conversation is None or conversation.team_id not in ("", self.team_id):
+            return None
+        return conversation
 
     def set_admin(self, user_id: str, *, is_admin: bool = True, is_owner: bool = False) -> None:
         """Make the person a workspace admin (or owner), as users.info then reports them."""
@@ -512,7 +763,8 @@ class FakeSlack:
         self, user_id: str, channel_id: str, *, original_ts: str | None = None
     ) -> str:
         """A response_url for an interaction; `original_ts` is the message a click came from."""
-        token = f"{self.team_id}/{next(self._ids)}/{secrets.token_hex(12)}"
+        team_id = self._users.get(user_id, {}).get("team_id", self.team_id)
+        token = f"{team_id}/{next(self._ids)}/{secrets.token_hex(12)}"
         with self._lock:
             self._response_urls[token] = _ResponseUrl(
                 user_id, channel_id, original_ts, time.monotonic()
@@ -561,7 +813,7 @@ class FakeSlack:
         at: TimelineMark | None = None,
     ) -> str | None:
         """Apply a slash-command ack body as Slack would; returns Slack's error if unusable."""
-        with self._lock, self._placed(at):
+        with self._lock, self._placed(at), self._acting_for(user_id):
             try:
                 self._respond(user_id, channel_id, body, original_ts)
             except _Refusal as refusal:
@@ -577,7 +829,7 @@ class FakeSlack:
                 "user": user_id,
                 "text": text,
                 "ts": self._next_ts(),
-                "team": self.team_id,
+                "team": self._users[user_id]["team_id"],
                 "client_msg_id": str(uuid.uuid4()),
                 "blocks": [_rich_text_block(text)],
             }
@@ -613,7 +865,7 @@ class FakeSlack:
         self, user_id: str, view_id: str, body: dict, *, at: TimelineMark | None = None
     ) -> str | None:
         """Act on a view_submission ack body; returns Slack's complaint if it was unusable."""
-        with self._lock, self._placed(at):
+        with self._lock, self._placed(at), self._acting_for(user_id):
             stack = self._stacks.get(user_id, [])
             if not stack or stack[-1] != view_id:
                 return "view_not_on_top"
@@ -656,7 +908,10 @@ class FakeSlack:
             # Slack acted (and the call is on record) at once; only the answer is late.
             status, response = self._dispatch(method, args, token)
             with self._lock:
-                self._calls.append(ApiCall(method, args, status, response, time.time()))
+                team_id = self._call_team(token)
+                self._calls.append(
+                    ApiCall(method, args, status, response, time.time(), token, team_id)
+                )
             time.sleep(failure.hang_seconds or 0)
             return status, {}, response
         if failure and failure.hang_seconds:
@@ -674,22 +929,39 @@ class FakeSlack:
         else:
             status, response = self._dispatch(method, args, token)
         with self._lock:
-            self._calls.append(ApiCall(method, args, status, response, time.time()))
+            team_id = self._call_team(token)
+            self._calls.append(ApiCall(method, args, status, response, time.time(), token, team_id))
         return status, headers, response
 
     def _dispatch(self, method: str, args: dict, token: str | None) -> tuple[int, dict]:
+        if method == "oauth.v2.access":  # the app's client id and secret stand for a token
+            try:
+                with self._lock:
+                    return 200, {"ok": True, **self._oauth_v2_access(args)}
+            except _Refusal as refusal:
+                return refusal.status, {"ok": False, "error": refusal.error, **refusal.extra}
         if not token:
             return 200, {"ok": False, "error": "not_authed"}
-        if token != self.bot_token:
-            return 200, {"ok": False, "error": "invalid_auth"}
+        if token.startswith("xapp-") or method in APP_LEVEL_METHODS:
+            return self._app_level(method, token)
+        with self._lock:
+            team_id = self._token_teams.get(token)
+            if team_id is None:
+                return 200, {"ok": False, "error": "invalid_auth"}
+            if token not in self._teams[team_id].tokens:
+                return 200, {"ok": False, "error": "token_revoked"}
         handler = self._methods.get(method)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method", "req_method": method}
         try:
-            with self._lock:
+            with self._lock, self._acting(team_id):
                 return 200, {"ok": True, **handler(args)}
         except _Refusal as refusal:
             return refusal.status, {"ok": False, "error": refusal.error, **refusal.extra}
+
+    def _call_team(self, token: str | None) -> str | None:
+        team_id = self._token_teams.get(token or "")
+        return team_id if team_id and token in self._teams[team_id].tokens else None
 
     def _handle_response_url(self, token: str, body: dict) -> tuple[int, dict]:
         failure = self._take_failure("response_url")
@@ -715,7 +987,8 @@ class FakeSlack:
                 return 404, {"ok": False, "error": "used_url"}
             url.uses += 1
             try:
-                self._respond(url.user_id, url.channel_id, body, url.original_ts)
+                with self._acting_for(url.user_id):
+                    self._respond(url.user_id, url.channel_id, body, url.original_ts)
             except _Refusal as refusal:
                 status = 400 if refusal.status == 200 else refusal.status
                 return status, {"ok": False, "error": refusal.error, **refusal.extra}
@@ -734,15 +1007,37 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    def _oauth_v2_access(self, args: dict) -> dict:
+        """Exchange an install code for the workspace's bot token, as Slack answers it."""
+        if str(args.get("client_id") or "") != self.client_id:
+            raise _Refusal("invalid_client_id")
+        if str(args.get("client_secret") or "") != self.client_secret:
+            raise _Refusal("bad_client_secret")
+        code = self._codes.pop(str(args.get("code") or ""), None)
+        if code is None or time.monotonic() - code.issued > INSTALL_CODE_TTL_SECONDS:
+            raise _Refusal("invalid_code")
+        if code.redirect_uri and args.get("redirect_uri") != code.redirect_uri:
+            raise _Refusal("bad_redirect_uri")
+        team = self._teams[code.team_id]
+        token = team.tokens[-1] if team.tokens else self._mint_token(team)
+        return {
+            "app_id": self.app_id,
+            "authed_user": {"id": code.user_id},
+            "scope": SCOPES,
+            "token_type": "bot",
+            "access_token": token,
+            "bot_user_id": team.bot_user_id,
+            "team": {"id": team.id, "name": team.name},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+
     def _users_info(self, args: dict) -> dict:
-        user = self._users.get(_required(args, "user"))
-        if user is None:
-            raise _Refusal("user_not_found")
-        return {"user": copy.deepcopy(user)}
+        return {"user": copy.deepcopy(self._team_user(_required(args, "user")))}
 
     def _conversations_open(self, args: dict) -> dict:
         if args.get("channel"):
-            conversation = self._conversations.get(args["channel"])
+            conversation = self._visible(self._conversations.get(args["channel"]))
             if conversation is None or conversation.kind == "channel":
                 raise _Refusal("channel_not_found")
             return self._opened_answer(conversation.id, args)
@@ -755,9 +1050,7 @@ class FakeSlack:
         if len(users) > 8:
             raise _Refusal("too_many_users")
         for user_id in users:
-            user = self._users.get(user_id)
-            if user is None:
-                raise _Refusal("user_not_found")
+            user = self._team_user(user_id)
             if user["is_bot"]:
                 raise _Refusal("cannot_dm_bot")
             if user["deleted"]:
@@ -772,7 +1065,7 @@ class FakeSlack:
             name = "mpdm-" + "--".join(handles) + "-1"
             self._mpims[members] = group_id
             self._conversations[group_id] = _Conversation(
-                group_id, "mpim", name, [*sorted(users), self.bot_user_id]
+                group_id, "mpim", name, [*sorted(users), self.bot_user_id], team_id=self.team_id
             )
         return self._opened_answer(self._mpims[members], args)
 
@@ -811,7 +1104,8 @@ class FakeSlack:
 
     def _conversations_info(self, args: dict) -> dict:
         """A public channel's id and name (what a person reads as #name). Like Slack, ids only."""
-        conversation = self._conversations.get(_required(args, "channel", "channel_not_found"))
+        channel = _required(args, "channel", "channel_not_found")
+        conversation = self._visible(self._conversations.get(channel))
         if conversation is None or conversation.kind != "channel":
             raise _Refusal("channel_not_found")
         return {
@@ -828,7 +1122,8 @@ class FakeSlack:
         """Newest first, between `oldest` and `latest`; metadata only with include_all_metadata.
 
         Like Slack, it takes only a conversation id: no user ids, no #names."""
-        conversation = self._conversations.get(_required(args, "channel", "channel_not_found"))
+        channel = _required(args, "channel", "channel_not_found")
+        conversation = self._visible(self._conversations.get(channel))
         if conversation is None:
             raise _Refusal("channel_not_found")
         if conversation.kind == "channel" and self.bot_user_id not in conversation.members:
@@ -861,9 +1156,7 @@ class FakeSlack:
 
     def _chat_post_ephemeral(self, args: dict) -> dict:
         conversation = self._postable(_required(args, "channel", "channel_not_found"))
-        user_id = _required(args, "user", "user_not_found")
-        if user_id not in self._users:
-            raise _Refusal("user_not_found")
+        user_id = self._team_user(_required(args, "user", "user_not_found"))["id"]
         if user_id not in conversation.members:
             raise _Refusal("user_not_in_channel")
         text, blocks = self._content(args)
@@ -936,6 +1229,8 @@ class FakeSlack:
             )
         if not view_id or view_id not in self._views or not self._view_is_open(view_id):
             raise _Refusal("not_found")
+        if self._views[view_id]["team_id"] != self.team_id:
+            raise _Refusal("not_found")
         view = self._view_arg(args, self._views[view_id]["type"])
         if args.get("hash") and args["hash"] != self._views[view_id]["hash"]:
             raise _Refusal("hash_conflict")
@@ -944,9 +1239,7 @@ class FakeSlack:
         return {"view": copy.deepcopy(self._views[view_id])}
 
     def _views_publish(self, args: dict) -> dict:
-        user_id = _required(args, "user_id", "user_not_found")
-        if user_id not in self._users:
-            raise _Refusal("user_not_found")
+        user_id = self._team_user(_required(args, "user_id", "user_not_found"))["id"]
         view = self._view_arg(args, "home")
         view_id = self._homes.get(user_id)
         if view_id and args.get("hash") and args["hash"] != self._views[view_id]["hash"]:
@@ -1060,7 +1353,7 @@ class FakeSlack:
     def _existing(self, channel: str) -> _Conversation:
         channel_id = self._ims.get(channel, channel)
         conversation = self._conversations.get(channel_id) or self._channel_named(channel)
-        if conversation is None:
+        if self._visible(conversation) is None:
             raise _Refusal("channel_not_found")
         return conversation
 
@@ -1081,7 +1374,11 @@ class FakeSlack:
     def _channel_named(self, channel: str) -> _Conversation | None:
         name = channel.lstrip("#")
         for conversation in self._conversations.values():
-            if conversation.kind == "channel" and conversation.name == name:
+            if (
+                conversation.kind == "channel"
+                and conversation.name == name
+                and self._visible(conversation)
+            ):
                 return conversation
         return None
 
@@ -1281,6 +1578,8 @@ class FakeSlack:
         if trigger is None:
             raise _Refusal("invalid_trigger_id")
         user_id, issued, used = trigger
+        if self._users[user_id]["team_id"] != self.team_id:
+            raise _Refusal("invalid_trigger_id")
         if used:
             raise _Refusal("exchanged_trigger_id")
         if time.monotonic() - issued > self.trigger_ttl:
@@ -1439,10 +1738,10 @@ class FakeSlack:
             candidate, suffix = f"{wanted}{suffix}", suffix + 1
         return candidate
 
-    def _add_bot_user(self) -> None:
-        self._users[self.bot_user_id] = {
-            "id": self.bot_user_id,
-            "team_id": self.team_id,
+    def _add_bot_user(self, team: _Team) -> None:
+        self._users[team.bot_user_id] = {
+            "id": team.bot_user_id,
+            "team_id": team.id,
             "name": "mentorcoach",
             "deleted": False,
             "real_name": self.app_name,
@@ -1452,9 +1751,9 @@ class FakeSlack:
             "profile": {
                 "real_name": self.app_name,
                 "display_name": self.app_name,
-                "bot_id": self.bot_id,
+                "bot_id": team.bot_id,
                 "api_app_id": self.app_id,
-                "team": self.team_id,
+                "team": team.id,
             },
             "is_bot": True,
             "is_app_user": False,
@@ -1490,6 +1789,10 @@ class _Handler(BaseHTTPRequestHandler):
             bearer = self.headers.get("Authorization", "")
             if bearer.startswith("Bearer "):
                 token = bearer[len("Bearer ") :].strip()
+            elif bearer.startswith("Basic "):  # oauth.v2.access: the app's id and secret
+                with contextlib.suppress(ValueError):
+                    pair = base64.b64decode(bearer[len("Basic ") :]).decode()
+                    args["client_id"], _, args["client_secret"] = pair.partition(":")
             method = url.path[len("/api/") :]
             status, headers, body = slack._handle_api(method, args, token)
             self._send(status, headers, body)

@@ -1,4 +1,4 @@
-"""`python app.py` as a process: HTTP mode end to end, Socket Mode selection, the demo."""
+"""`python app.py` as a process: HTTP mode end to end, the demo (Socket Mode: test_socket_mode)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from pathlib import Path
 
-from app import RedactTokens, run
-from bot.core.settings import load_settings
+from app import RedactTokens
 from sandbox import FakeSlack
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,30 +66,6 @@ def test_http_mode_serves_health_and_stops_cleanly_on_sigterm(tmp_path):
     assert "Mentor Coach is stopping" in stderr
     assert slack.bot_token not in stderr
     assert (tmp_path / "bot.db").exists()
-
-
-def test_socket_mode_is_used_when_an_app_token_is_set(mocker, tmp_path):
-    # Socket Mode needs Slack's WebSocket service, which is not reachable here: mock only that.
-    handler = mocker.patch("slack_bolt.adapter.socket_mode.SocketModeHandler")
-    serve = mocker.patch("app.serve_http")
-    stopped = threading.Event()
-    stopped.set()
-    with FakeSlack("secret") as slack:
-        settings = load_settings(
-            {
-                "SLACK_BOT_TOKEN": slack.bot_token,
-                "SLACK_SIGNING_SECRET": "secret",
-                "SLACK_APP_TOKEN": "xapp-1-test",
-                "SLACK_API_URL": slack.api_url,
-                "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-            }
-        )
-        run(settings, stop=stopped)
-    handler.assert_called_once()
-    assert handler.call_args.args[1] == "xapp-1-test"
-    handler.return_value.connect.assert_called_once()
-    handler.return_value.close.assert_called_once()
-    serve.assert_not_called()
 
 
 def test_tokens_are_redacted_from_log_lines():

@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = ROOT / "schemas" / "slack" / "manifest.schema.1.0.0.json"
 
 
-def test_manifest_matches_slacks_schema():
-    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text())
+@pytest.mark.parametrize("name", ["manifest.yml", "manifest.distribution.yml"])
+def test_manifest_matches_slacks_schema(name):
+    manifest = yaml.safe_load((ROOT / name).read_text())
     jsonschema.validate(manifest, json.loads(SCHEMA.read_text()))
 
 

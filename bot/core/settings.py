@@ -13,6 +13,7 @@ DEFAULT_DATABASE_URL = "sqlite:///mentor_coach.db"
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _CHANNEL = re.compile(r"^(#?[a-z0-9][a-z0-9._-]{0,79}|[CG][A-Z0-9]{2,})$")
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_CLIENT_ID = re.compile(r"^[0-9]+\.[0-9]+$")
 
 
 class ConfigError(Exception):
@@ -50,6 +51,7 @@ class Settings:
     followup_delay_minutes: int = 10080
     delivery_tick_seconds: int = 5
     daily_nudge_limit: int = 3
+    outbox_retention_days: int = 30
     request_expiry_days: int = 5
     request_reminder_days: int = 3
     quiet_hours: QuietHours | None = QuietHours(time(20, 0), time(8, 0))
@@ -61,10 +63,19 @@ class Settings:
     web_concurrency: int = 1
     web_threads: int = 8
     web_graceful_timeout_seconds: int = 30
+    # Installing to many workspaces (OAuth): each workspace's token comes from its install.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_redirect_uri: str | None = None
 
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
+
+    @property
+    def oauth(self) -> bool:
+        """Installable to many workspaces (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set)."""
+        return self.slack_client_id is not None
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool = True) -> Settings:
@@ -75,9 +86,16 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
     env = _Env(os.environ if environ is None else environ)
     token = env.text("SLACK_BOT_TOKEN")
     secret = env.text("SLACK_SIGNING_SECRET")
+    client_id, client_secret = env.oauth_client()
+    if environ is None and client_id is None:
+        # Bolt reads these two itself and turns on its OAuth flow when they merely exist, so a
+        # blank `SLACK_CLIENT_ID=` copied from .env.example would silently drop our bot token.
+        for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+            os.environ.pop(name, None)
     if need_slack:
-        token = _require(token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
-        if not token.startswith("xoxb-"):
+        if client_id is None or token is not None:
+            token = _require(token, "SLACK_BOT_TOKEN", "the Bot User OAuth Token (xoxb-...)")
+        if token is not None and not token.startswith("xoxb-"):
             raise ConfigError(
                 "SLACK_BOT_TOKEN",
                 "is not a bot token",
@@ -91,6 +109,14 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
             "is not an app-level token",
             "Use an app-level token with the connections:write scope (it starts with xapp-), "
             "or unset it to serve HTTP instead of Socket Mode.",
+        )
+    if client_id is not None and app_token is not None:
+        raise ConfigError(
+            "SLACK_APP_TOKEN",
+            "is set along with SLACK_CLIENT_ID",
+            "Installing to many workspaces needs HTTP (Slack sends people back to "
+            "/slack/oauth_redirect): unset SLACK_APP_TOKEN, or unset SLACK_CLIENT_ID and "
+            "SLACK_CLIENT_SECRET to use Socket Mode in one workspace.",
         )
     expiry = env.integer("REQUEST_EXPIRY_DAYS", 5, 1, 60)
     reminder = env.integer("REQUEST_REMINDER_DAYS", 3, 1, 59)
@@ -116,6 +142,7 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
         followup_delay_minutes=env.integer("FOLLOWUP_DELAY_MINUTES", 10080, 0, 60 * 24 * 60),
         delivery_tick_seconds=env.integer("DELIVERY_TICK_SECONDS", 5, 1, 3600),
         daily_nudge_limit=env.integer("DAILY_NUDGE_LIMIT", 3, 1, 50),
+        outbox_retention_days=env.integer("OUTBOX_RETENTION_DAYS", 30, 1, 3650),
         request_expiry_days=expiry,
         request_reminder_days=reminder,
         quiet_hours=env.quiet_hours("QUIET_HOURS"),
@@ -124,6 +151,9 @@ def load_settings(environ: Mapping[str, str] | None = None, *, need_slack: bool 
         web_concurrency=env.integer("WEB_CONCURRENCY", 1, 1, 64),
         web_threads=env.integer("WEB_THREADS", 8, 1, 256),
         web_graceful_timeout_seconds=env.integer("WEB_GRACEFUL_TIMEOUT_SECONDS", 30, 1, 600),
+        slack_client_id=client_id,
+        slack_client_secret=client_secret,
+        slack_redirect_uri=env.redirect_uri("SLACK_REDIRECT_URI"),
     )
 
 
@@ -171,6 +201,37 @@ class _Env:
                 f"Set it to the Web API base URL ending in '/', for example {DEFAULT_API_URL}",
             )
         return url
+
+    def oauth_client(self) -> tuple[str | None, str | None]:
+        """SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: both (OAuth, many workspaces) or neither."""
+        client_id, secret = self.text("SLACK_CLIENT_ID"), self.text("SLACK_CLIENT_SECRET")
+        where = "(your app's Basic Information page, App Credentials)"
+        if client_id is not None and not _CLIENT_ID.match(client_id):
+            raise ConfigError(
+                "SLACK_CLIENT_ID",
+                f"is {client_id!r}",
+                f"Copy the Client ID {where}, like 1234.5678.",
+            )
+        if (client_id is None) != (secret is None):
+            missing = "SLACK_CLIENT_SECRET" if secret is None else "SLACK_CLIENT_ID"
+            raise ConfigError(
+                missing,
+                "is not set, but its partner is",
+                f"Set both SLACK_CLIENT_ID and SLACK_CLIENT_SECRET {where} to install to many "
+                "workspaces, or neither to run in one workspace with SLACK_BOT_TOKEN.",
+            )
+        return client_id, secret
+
+    def redirect_uri(self, name: str) -> str | None:
+        value = self.text(name)
+        if value is not None and not re.match(r"^https?://[^/\s]+/\S*$", value):
+            raise ConfigError(
+                name,
+                f"is {value!r}",
+                "Set it to the Redirect URL in your app's OAuth & Permissions settings, like "
+                "https://mentor.example.com/slack/oauth_redirect, or unset it.",
+            )
+        return value
 
     def database_url(self) -> str:
         url = self.text("DATABASE_URL") or DEFAULT_DATABASE_URL

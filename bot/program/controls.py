@@ -324,6 +324,8 @@ def forget_member(session: Session, member: Member, now: datetime) -> list[tuple
         update(OutboxMessage)
         .where(
             OutboxMessage.status == OutboxStatus.PENDING,
+            # A Slack id can be in several workspaces (Enterprise Grid): only this one's rows.
+            OutboxMessage.workspace_id == member.workspace_id,
             or_(
                 OutboxMessage.recipient_member_id == me,
                 # Group DMs list Slack ids with commas; match whole ids only.
@@ -339,7 +341,10 @@ def forget_member(session: Session, member: Member, now: datetime) -> list[tuple
     # Sent group DMs keep the list of who they went to: their Slack id gives way to the new key.
     session.execute(
         update(OutboxMessage)
-        .where(("," + OutboxMessage.recipient_group + ",").contains(f",{member.slack_user_id},"))
+        .where(
+            OutboxMessage.workspace_id == member.workspace_id,
+            ("," + OutboxMessage.recipient_group + ",").contains(f",{member.slack_user_id},"),
+        )
         .values(
             recipient_group=func.replace(
                 OutboxMessage.recipient_group, member.slack_user_id, former

@@ -36,8 +36,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,20 +44,13 @@ from typing import IO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from benchmarks.harness import (
-    Database,
-    create_empty_database,
-    drop_database,
-    postgres_reachable,
-    running_bot,
-)
+from benchmarks.harness import Database, fresh_database, postgres_reachable, running_bot
 from bot.core.database import make_engine, make_session_factory
 from bot.core.members import member_for
 from bot.core.models import OutboxMessage, OutboxStatus, Pairing, PairingStatus
 from bot.core.settings import Settings
 from bot.prepare.meetings import Plan, schedule_meeting
 from bot.respect.checkins import send_thanks
-from migrations import upgrade
 from sandbox import FakeSlack
 from sandbox.chaos import Chaos
 from sandbox.clock import ManualClock
@@ -134,7 +125,7 @@ def run(options: Options, out: IO[str] = sys.stdout) -> Report:
     with tempfile.TemporaryDirectory(prefix="mentor-coach-reliability-") as folder:
         if options.hostile:
             _hostile_inputs(options, Path(folder), report)
-        with _fresh_database(options.database, Path(folder)) as database:
+        with fresh_database(options.database, Path(folder)) as database:
             _deliver_under_fire(options, database, Path(folder), report)
     slow = "slow Slack (4 s a post)" if options.slow else "Slack at full speed"
     report.lines.append(
@@ -145,18 +136,6 @@ def run(options: Options, out: IO[str] = sys.stdout) -> Report:
     out.write("".join(line + "\n" for line in report.lines))
     out.flush()
     return report
-
-
-@contextmanager
-def _fresh_database(backend: str, folder: Path) -> Iterator[Database]:
-    url = create_empty_database(backend, folder)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield Database(backend, url, engine, make_session_factory(engine))
-    finally:
-        engine.dispose()
-        drop_database(url)
 
 
 # ----------------------------------------------------------------------------- hostile inputs
@@ -170,7 +149,7 @@ def _hostile_inputs(options: Options, folder: Path, report: Report) -> None:
         report.lines.append("hostile inputs: not run (benchmarks/hostile.py is not there yet)")
         return
     with (
-        _fresh_database(options.database, folder) as database,
+        fresh_database(options.database, folder) as database,
         running_bot(database, ManualClock(HOSTILE_START)) as bot,
     ):
         catalogue = run_catalogue(bot)

@@ -21,7 +21,7 @@ from bot.core.members import find_member
 from bot.core.mrkdwn import local_time
 from bot.core.typed import clean_text, clean_words, whole_number
 from bot.find.blocks import NO_MENTOR_YET, build_find_results, build_goals_modal, build_partners
-from bot.find.finding import NeedsGoals, find_mentors
+from bot.find.finding import NeedsGoals, NotSynced, find_mentors
 from bot.find.partners import block, list_partners, unblock
 from bot.find.profiles import pause, resume
 from bot.home.blocks import build_help, build_unknown_subcommand
@@ -93,8 +93,10 @@ def register(app: App, deps: Deps) -> None:
             word=word,
             rest=rest.strip(),
         )
-        ROUTES.get(word.lower(), handle_unknown)(slash)
-        sync_member(client, deps, slash.team_id, slash.user_id)
+        route = ROUTES.get(word.lower(), handle_unknown)
+        route(slash)
+        if route is not handle_find:  # find syncs first: it needs the person's zone
+            sync_member(client, deps, slash.team_id, slash.user_id)
 
 
 def handle_help(slash: Slash) -> None:
@@ -144,19 +146,12 @@ def show_matches(
     page: int = 0,
 ) -> None:
     """Answer with ranked mentors; someone with no goals yet is asked for them first."""
-    sync_member(client, deps, team_id, user_id)
     try:
-        with deps.sessions.begin() as session:
-            found = find_mentors(
-                session,
-                team_id,
-                user_id,
-                query,
-                deps.clock(),
-                page,
-                quiet_hours=deps.settings.quiet_hours,
-            )
-            message = build_find_results(found)
+        try:
+            message = _find_results(deps, team_id, user_id, query, page, require_synced=True)
+        except NotSynced:  # first touch, or a day since: find reads their zone
+            sync_member(client, deps, team_id, user_id)
+            message = _find_results(deps, team_id, user_id, query, page, require_synced=False)
     except NeedsGoals as needs:
         with deps.sessions.begin() as session:
             member = find_member(session, team_id, user_id)
@@ -169,6 +164,23 @@ def show_matches(
             respond(**build_note("First, tell me what you want: try `/mentor find <topic>`."))
         return
     respond(**message)
+
+
+def _find_results(
+    deps: Deps, team_id: str, user_id: str, query: str, page: int, *, require_synced: bool
+) -> dict[str, Any]:
+    with deps.sessions.begin() as session:
+        found = find_mentors(
+            session,
+            team_id,
+            user_id,
+            query,
+            deps.clock(),
+            page,
+            quiet_hours=deps.settings.quiet_hours,
+            require_synced=require_synced,
+        )
+        return build_find_results(found)
 
 
 def handle_schedule(slash: Slash) -> None:

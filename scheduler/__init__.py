@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,16 +17,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.core.members import record_slack_profile
 from bot.core.models import IdempotencyKey, OutboxMessage, OutboxStatus, ProcessedEvent
+from bot.core.outbox import purge_settled
 from bot.find.intros import expire_requests
 from bot.program.nudges import queue_pair_nudges
 from bot.program.refresh import REFRESH_BATCH, profiles_to_refresh
 from bot.reframe.invitations import queue_digests
 from handlers.directory import fetch_profile
+from handlers.installs import WorkspaceTokens
 from scheduler.delivery import Deliverer, TickReport
 
 logger = logging.getLogger(__name__)
 EVENT_MEMORY = timedelta(days=7)
 SUMMARY_MINUTES = 15
+PURGE_BATCH = 1000
 
 
 class DeliveryTally:
@@ -81,6 +85,23 @@ def forget_old_events(sessions: sessionmaker[Session], now: datetime) -> None:
         )
 
 
+def purge_outbox(
+    sessions: sessionmaker[Session], now: datetime, days: int, batch: int = PURGE_BATCH
+) -> int:
+    """Settled messages older than `days` go, a small batch per transaction, so neither
+    delivery nor people's requests wait long on the table meanwhile. Returns how many."""
+    purged = 0
+    while True:
+        with sessions.begin() as session:
+            count = purge_settled(session, now - timedelta(days=days), batch)
+        purged += count
+        if count < batch:
+            break
+    if purged:
+        logger.info("purged %s settled outbox messages older than %s days", purged, days)
+    return purged
+
+
 def monthly_digests(sessions: sessionmaker[Session], now: datetime) -> None:
     """On the first weekday of the month, mentors hear what their time achieved."""
     with sessions.begin() as session:
@@ -102,13 +123,19 @@ def refresh_profiles(
     client: WebClient,
     now: datetime,
     batch: int = REFRESH_BATCH,
+    tokens: WorkspaceTokens | None = None,
 ) -> int:
     """Names and time zones from users.info, a batch a minute: everyone once a day, within
-    Slack's rate tier, and never inside a request. Returns how many were asked about."""
+    Slack's rate tier, and never inside a request. Returns how many were asked about.
+
+    Under OAuth (`tokens`) each person is looked up with their own workspace's token."""
     with sessions.begin() as session:
         due = profiles_to_refresh(session, now, batch)
     for team_id, user_id in due:  # one lookup at a time, no transaction held across it
-        profile = fetch_profile(client, user_id)
+        team_client = client if tokens is None else tokens.client(team_id, client)
+        if team_client is None:
+            continue  # not installed there just now: they are asked about again tomorrow
+        profile = fetch_profile(team_client, user_id)
         with sessions.begin() as session:
             record_slack_profile(session, team_id, user_id, profile, now)
     return len(due)
@@ -120,6 +147,27 @@ def housekeeping(sessions: sessionmaker[Session], now: datetime) -> None:
         expired = expire_requests(session, now)
     if expired:
         logger.info("expired %s unanswered mentor requests", expired)
+
+
+def next_delivery(sessions: sessionmaker[Session], now: datetime) -> tuple[datetime, list[str]]:
+    """When the delivery tick next has something to send after `now`, and its kinds (for the
+    playground's clock); (now, []) when nothing waits."""
+    with sessions.begin() as session:
+        rows = session.execute(
+            select(OutboxMessage.kind, OutboxMessage.due_at, OutboxMessage.next_attempt_at).where(
+                OutboxMessage.status == OutboxStatus.PENDING
+            )
+        ).all()
+    due: dict[datetime, list[str]] = {}
+    for kind, due_at, retry_at in rows:
+        moment = max(due_at, retry_at or due_at)
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        if moment > now:
+            due.setdefault(moment, []).append(kind)
+    if not due:
+        return now, []
+    soonest = min(due)
+    return soonest, list(dict.fromkeys(due[soonest]))
 
 
 def while_database_answers(job: Callable[[], object]) -> None:
@@ -150,6 +198,9 @@ def start_scheduler(
     """
     jobs = [
         lambda now: forget_old_events(sessions, now),
+        lambda now: while_database_answers(
+            lambda: purge_outbox(sessions, now, deliverer.settings.outbox_retention_days)
+        ),
         lambda now: monthly_digests(sessions, now),
         lambda now: nudge_quiet_pairs(sessions, now),
         *(daily_jobs or []),
@@ -161,8 +212,15 @@ def start_scheduler(
 
     tally = DeliveryTally()
     scheduler = BackgroundScheduler(timezone="UTC")
+    # While rows are due the job keeps sending (a tick that stopped at a time budget would
+    # find its next firing taken by itself, max_instances=1, and sit idle until the one after);
+    # it stops between batches when the scheduler shuts down.
     scheduler.add_job(
-        lambda: while_database_answers(lambda: tally.add(deliverer.run_due())),
+        lambda: while_database_answers(
+            lambda: deliverer.run_due(
+                math.inf, keep_going=lambda: scheduler.running, each=tally.add
+            )
+        ),
         "interval",
         seconds=deliverer.settings.delivery_tick_seconds,
         id="deliver",
@@ -180,7 +238,7 @@ def start_scheduler(
     )
     scheduler.add_job(
         lambda: while_database_answers(
-            lambda: refresh_profiles(sessions, deliverer.client, clock())
+            lambda: refresh_profiles(sessions, deliverer.client, clock(), tokens=deliverer.tokens)
         ),
         "interval",
         minutes=1,

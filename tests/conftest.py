@@ -17,6 +17,7 @@ from benchmarks.harness import (
 )
 from bot.core.database import make_engine, make_session_factory
 from bot.core.models import Base
+from bot.find.candidates import forget_indexes
 from migrations import upgrade
 from sandbox.clock import ManualClock
 
@@ -46,6 +47,7 @@ def database(migrated_database: Database) -> Iterator[Database]:
     with migrated_database.engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+    forget_indexes(migrated_database.engine)  # find's in-process index of what was just emptied
 
 
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)

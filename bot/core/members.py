@@ -59,8 +59,18 @@ def member_for(session: Session, team_id: str, user_id: str, now: datetime) -> M
 
 def needs_sync(session: Session, team_id: str, user_id: str, now: datetime) -> bool:
     """True the first time we see someone, and at most once a day after that."""
-    member = find_member(session, team_id, user_id)
-    return member is None or member.synced_at is None or now - member.synced_at >= SYNC_EVERY
+    # One column, not the member and their topics: this runs on every command.
+    synced_at = session.execute(
+        select(Member.synced_at)
+        .join(Workspace, Member.workspace_id == Workspace.id)
+        .where(Workspace.team_id == team_id, Member.slack_user_id == user_id)
+    ).first()
+    return synced_at is None or out_of_sync(synced_at[0], now)
+
+
+def out_of_sync(synced_at: datetime | None, now: datetime) -> bool:
+    """Whether what Slack told us about someone (name, zone) is due for a fresh look."""
+    return synced_at is None or now - synced_at >= SYNC_EVERY
 
 
 def record_slack_profile(

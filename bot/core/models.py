@@ -7,8 +7,10 @@ from datetime import UTC, datetime, time
 from typing import ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     Enum,
     ForeignKey,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     text,
@@ -298,6 +301,11 @@ class Meeting(Base):
     moved_from: Mapped[datetime | None]
     # One instant per cancellation, so a notice counts exactly the sessions cancelled together.
     cancelled_at: Mapped[datetime | None]
+    # The calendar event this session is part of (a series shares one): its UID, the highest
+    # SEQUENCE sent about it, and where the series' rule puts this session (its RECURRENCE-ID).
+    calendar_uid: Mapped[str | None] = mapped_column(String(64))
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    calendar_slot: Mapped[datetime | None]
 
     pairing: Mapped[Pairing] = relationship()
     agenda: Mapped[list[AgendaItem]] = relationship(
@@ -413,14 +421,18 @@ class OutboxMessage(Base):
             " + CASE WHEN recipient_group IS NULL THEN 0 ELSE 1 END = 1",
             name="one_recipient",
         ),
-        Index("ix_outbox_message_status_due", "status", "due_at"),
+        # The claim's order: it reads the first due rows and stops, however long the backlog.
+        Index("ix_outbox_message_status_due_id", "status", "due_at", "id"),
         Index("ix_outbox_message_subject", "subject_type", "subject_id"),
+        # What each person was sent lately (the daily nudge limit), whatever the history's size;
+        # it leads with the member, so it also serves the foreign key.
+        Index("ix_outbox_message_recipient_sent", "recipient_member_id", "status", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     recipient_member_id: Mapped[int | None] = mapped_column(
-        ForeignKey("member.id", ondelete="CASCADE"), index=True
+        ForeignKey("member.id", ondelete="CASCADE")
     )
     recipient_channel_id: Mapped[str | None] = mapped_column(String(32))
     # Slack user ids, comma-separated: a group DM opened at send time (a pair's introduction).
@@ -520,6 +532,21 @@ class FindRecord(Base):
     created_at: Mapped[datetime]
 
 
+class FindChange(Base):
+    """A mentor whose findable details changed: each process's find index reloads them."""
+
+    __tablename__ = "find_change"
+    __table_args__ = (Index("ix_find_change_workspace_stamp", "workspace_id", "stamp"),)
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("member.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    # Wall-clock microseconds at the flush: readers look back a while, so a transaction that
+    # commits after a later one is still seen.
+    stamp: Mapped[int] = mapped_column(BigInteger)
+
+
 class RoundStatus(enum.StrEnum):
     DRAFT = "draft"
     APPROVED = "approved"
@@ -579,3 +606,77 @@ class RoundProposal(Base):
 
     mentee: Mapped[Member] = relationship(foreign_keys=[mentee_id])
     mentor: Mapped[Member | None] = relationship(foreign_keys=[mentor_id])
+
+
+# slack_sdk's own tables for OAuth installs (SQLAlchemyInstallationStore, SQLAlchemyOAuthStateStore
+# in slack_sdk 3.47.0), made by migration 0013 and only ever used through slack_sdk. Declared
+# here, column for column, so the schema check covers the whole database. Naive UTC times, as
+# slack_sdk writes them.
+def _slack_app_columns() -> list[Column]:
+    return [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("client_id", String(32), nullable=False),
+        Column("app_id", String(32), nullable=False),
+        Column("enterprise_id", String(32)),
+        Column("enterprise_name", String(200)),
+    ]
+
+
+def _slack_bot_columns() -> list[Column]:
+    return [
+        Column("team_id", String(32)),
+        Column("team_name", String(200)),
+        Column("bot_token", String(200)),
+        Column("bot_id", String(32)),
+        Column("bot_user_id", String(32)),
+        Column("bot_scopes", String(1000)),
+        Column("bot_refresh_token", String(200)),
+        Column("bot_token_expires_at", DateTime),
+    ]
+
+
+slack_installations = Table(
+    "slack_installations",
+    Base.metadata,
+    *_slack_app_columns(),
+    Column("enterprise_url", String(200)),
+    *_slack_bot_columns(),
+    Column("user_id", String(32), nullable=False),
+    Column("user_token", String(200)),
+    Column("user_scopes", String(1000)),
+    Column("user_refresh_token", String(200)),
+    Column("user_token_expires_at", DateTime),
+    Column("incoming_webhook_url", String(200)),
+    Column("incoming_webhook_channel", String(200)),
+    Column("incoming_webhook_channel_id", String(200)),
+    Column("incoming_webhook_configuration_url", String(200)),
+    Column("is_enterprise_install", Boolean, nullable=False),
+    Column("token_type", String(32)),
+    Column("installed_at", DateTime, nullable=False),
+    Index(
+        "slack_installations_idx",
+        "client_id",
+        "enterprise_id",
+        "team_id",
+        "user_id",
+        "installed_at",
+    ),
+)
+
+slack_bots = Table(
+    "slack_bots",
+    Base.metadata,
+    *_slack_app_columns(),
+    *_slack_bot_columns(),
+    Column("is_enterprise_install", Boolean, nullable=False),
+    Column("installed_at", DateTime, nullable=False),
+    Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+)
+
+slack_oauth_states = Table(
+    "slack_oauth_states",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("state", String(200), nullable=False),
+    Column("expire_at", DateTime, nullable=False),
+)

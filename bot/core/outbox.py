@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from bot.core.block_limits import check_message, fit_message
@@ -71,17 +71,28 @@ OnGone = Callable[[Session, int, datetime], None]
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file posted with the message (files.uploadV2; `text` becomes its comment).
+    `filename` is unique to its outbox row: it is how an unsure upload is found again."""
+
+    filename: str
+    title: str
+    content: str
+
+
+@dataclass(frozen=True)
 class Outgoing:
-    """A rendered message: Block Kit plus fallback text."""
+    """A rendered message: Block Kit plus fallback text, or a file with `text` as its comment."""
 
     text: str
     blocks: list[dict[str, Any]] = field(default_factory=list)
+    file: Attachment | None = None
 
     @classmethod
     def of(cls, message: Mapping[str, Any]) -> Outgoing:
-        """From a builder's message dict, fitted to Slack's limits."""
-        fitted = fit_message(dict(message))
-        return cls(text=fitted["text"], blocks=fitted.get("blocks", []))
+        """From a builder's message dict ("file": an Attachment), fitted to Slack's limits."""
+        fitted = fit_message({k: v for k, v in message.items() if k != "file"})
+        return cls(text=fitted["text"], blocks=fitted.get("blocks", []), file=message.get("file"))
 
     def problems(self) -> list[str]:
         """What Slack would refuse in this message (empty when it fits every limit)."""
@@ -230,16 +241,22 @@ def retime_pending(
     return len(rows)
 
 
-def _claimable(now: datetime) -> Any:
+def _due_pending(now: datetime) -> Any:
     retry_ready = or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now)
-    pending = and_(
+    return and_(
         OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.due_at <= now, retry_ready
     )
+
+
+def _abandoned(now: datetime) -> Any:
     # A row stuck in "sending" past its lease belonged to a process that died mid-send.
-    abandoned = and_(
+    return and_(
         OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - LEASE
     )
-    return or_(pending, abandoned)
+
+
+def _claimable(now: datetime) -> Any:
+    return or_(_due_pending(now), _abandoned(now))
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage]:
@@ -247,15 +264,20 @@ def claim_due(session: Session, now: datetime, limit: int) -> list[OutboxMessage
     open_workspaces = select(Workspace.id).where(
         or_(Workspace.rate_limited_until.is_(None), Workspace.rate_limited_until <= now)
     )
-    query = (
-        select(OutboxMessage.id)
-        .where(_claimable(now), OutboxMessage.workspace_id.in_(open_workspaces))
-        .order_by(OutboxMessage.due_at, OutboxMessage.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.scalars(query))
+    found: list[tuple[datetime, int]] = []
+    # One query per status, not one with an OR: each walks the (status, due_at) index in order
+    # and stops at `limit`, where the OR made SQLite collect and sort every due row first.
+    for condition in (_abandoned(now), _due_pending(now)):
+        query = (
+            select(OutboxMessage.due_at, OutboxMessage.id)
+            .where(condition, OutboxMessage.workspace_id.in_(open_workspaces))
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        found.extend((due_at, row_id) for due_at, row_id in session.execute(query))
+    ids = [row_id for _, row_id in sorted(found)[:limit]]
     if not ids:
         return []
     token = str(uuid.uuid4())
@@ -509,6 +531,60 @@ def hold(
     )
 
 
+def hold_all(
+    session: Session,
+    token: str,
+    now: datetime,
+    attempts: Mapping[int, tuple[str, datetime]] | None = None,
+    ids: Iterable[int] = (),
+) -> set[int]:
+    """`hold` for many rows in one statement: renew the claim on `ids` and on the rows of
+    `attempts` (row id -> where its post goes and since when, noted as `hold` does).
+
+    Returns the ids this process still holds; the others are another process's now.
+    """
+    wanted = {*ids, *(attempts or {})}
+    if not wanted:
+        return set()
+    values: dict[str, Any] = {"claimed_at": now}
+    if attempts:
+        noted = OutboxMessage.id.in_(list(attempts))
+        channels = {row_id: channel for row_id, (channel, _) in attempts.items()}
+        sinces = {row_id: since for row_id, (_, since) in attempts.items()}
+        values["attempt_channel_id"] = case(
+            (noted, case(channels, value=OutboxMessage.id)), else_=OutboxMessage.attempt_channel_id
+        )
+        values["attempt_started_at"] = case(
+            (noted, case(sinces, value=OutboxMessage.id)), else_=OutboxMessage.attempt_started_at
+        )
+    held = session.scalars(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(wanted)),
+            OutboxMessage.claimed_by == token,
+            OutboxMessage.status == OutboxStatus.SENDING,
+        )
+        .values(**values)
+        .returning(OutboxMessage.id),
+        execution_options={"synchronize_session": False},
+    )
+    return set(held)
+
+
+def forget_attempts(session: Session, delivery_ids: Iterable[int], token: str) -> None:
+    """Held rows noted for a post that was never tried: no lookup is needed next time."""
+    session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(delivery_ids)),
+            OutboxMessage.claimed_by == token,
+            OutboxMessage.status == OutboxStatus.SENDING,
+        )
+        .values(attempt_channel_id=None, attempt_started_at=None),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def forget_attempt(session: Session, delivery_id: int, token: str) -> None:
     """Slack answered the post with a refusal: nothing landed, so no lookup is needed next time."""
     _update_held(session, delivery_id, token, attempt_channel_id=None, attempt_started_at=None)
@@ -534,6 +610,57 @@ def record_sent(
     if recorded and delivery.member_id is not None and delivery.channel_id is None:
         session.execute(
             update(Member).where(Member.id == delivery.member_id).values(dm_channel_id=channel_id),
+            execution_options={"synchronize_session": False},
+        )
+    return recorded
+
+
+def record_all_sent(
+    session: Session,
+    posted: Sequence[tuple[Delivery, str, str]],
+    now: datetime,
+    *,
+    token: str,
+) -> set[int]:
+    """`record_sent` for many (delivery, channel, ts) in two statements at most; returns the
+    ids recorded (the others are another process's now, and nothing was written for them)."""
+    if not posted:
+        return set()
+    ids = [delivery.id for delivery, _, _ in posted]
+    recorded = set(
+        session.scalars(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.claimed_by == token,
+                OutboxMessage.status == OutboxStatus.SENDING,
+            )
+            .values(
+                status=OutboxStatus.SENT,
+                sent_at=now,
+                sent_channel_id=case(
+                    {d.id: channel for d, channel, _ in posted}, value=OutboxMessage.id
+                ),
+                sent_ts=case({d.id: ts for d, _, ts in posted}, value=OutboxMessage.id),
+                last_error=None,
+                claimed_by=None,
+                attempt_channel_id=None,
+                attempt_started_at=None,
+            )
+            .returning(OutboxMessage.id),
+            execution_options={"synchronize_session": False},
+        )
+    )
+    opened = {
+        d.member_id: channel
+        for d, channel, _ in posted
+        if d.id in recorded and d.member_id is not None and d.channel_id is None
+    }
+    if opened:
+        session.execute(
+            update(Member)
+            .where(Member.id.in_(list(opened)))
+            .values(dm_channel_id=case(opened, value=Member.id)),
             execution_options={"synchronize_session": False},
         )
     return recorded
@@ -610,6 +737,34 @@ def defer_workspace(
     for row in session.scalars(held):
         _release(row)
         row.next_attempt_at = until
+
+
+# Settled rows that other code still reads later: forget-me finds a person's public success
+# posts through them, and the admin funnel counts prep prompts sent. Kept past the retention.
+KEPT_KINDS = ("success_post", "prep_prompt")
+
+
+def purge_settled(session: Session, before: datetime, limit: int) -> int:
+    """Delete up to `limit` sent, skipped or cancelled rows created and due before `before`;
+    returns how many. Pending, sending and failed rows are never touched."""
+    ids = list(
+        session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status.in_([OutboxStatus.SENT, OutboxStatus.CANCELLED]),
+                OutboxMessage.due_at < before,
+                OutboxMessage.created_at < before,
+                OutboxMessage.kind.not_in(KEPT_KINDS),
+            )
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(
+            delete(OutboxMessage).where(OutboxMessage.id.in_(ids)),
+            execution_options={"synchronize_session": False},
+        )
+    return len(ids)
 
 
 def summary(session: Session, now: datetime, upcoming: int = 10) -> dict[str, Any]:

@@ -95,11 +95,11 @@ def build_find_results(result: FindResult) -> Message:
         return _build_no_match(result, wanted)
     start = result.page * 3 + 1
     head = (
-        f"*Mentors for {wanted}* ({len(result.matches)} found). Pick someone whose path fits "
+        f"*Mentors for {wanted}* ({result.total} found). Pick someone whose path fits "
         "your goals, and ask for an intro with a short note."
         if result.page == 0
         else f"*More mentors for {wanted}* ({start} to {start + len(result.shown) - 1} of "
-        f"{len(result.matches)})"
+        f"{result.total})"
     )
     blocks: list[dict[str, Any]] = [section(head)]
     for match in result.shown:

@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import time as clock
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    CompoundSelect,
+    Select,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session, joinedload
 
 from bot.core import ids
 from bot.core.errors import InvalidInput, MentorCoachError
-from bot.core.members import member_for
+from bot.core.members import member_for, out_of_sync
 from bot.core.models import (
     MAX_TEXT,
     Block,
+    FindChange,
     FindRecord,
     Member,
     MemberTopic,
@@ -24,16 +40,18 @@ from bot.core.models import (
     RequestStatus,
     Topic,
     TopicKind,
+    UTCDateTime,
+    Workspace,
 )
 from bot.core.quiet_hours import quiet_window
 from bot.core.settings import QuietHours
+from bot.find.candidates import awake_hours, fresh, load_mentors, mentor_index
 from bot.find.matching import (
     DECLINE_COOLDOWN,
     Exclusions,
     Match,
     MentorCandidate,
     Seeker,
-    Window,
     nearby_topics,
     rank_mentors,
     topic_key,
@@ -41,6 +59,10 @@ from bot.find.matching import (
 from bot.find.topics import TopicListError, parse_topics, resolve_topics
 
 PAGE_SIZE = 3
+
+
+class NotSynced(Exception):
+    """The seeker is new or their Slack details are a day old: sync them, then search."""
 
 
 class NeedsGoals(MentorCoachError):
@@ -61,6 +83,8 @@ class FindResult:
     page: int
     pending_mentor_ids: frozenset[int]
     nearby: list[str]
+    # How many mentors match in all; `matches` holds the best of them up to this page.
+    total: int = 0
 
     @property
     def shown(self) -> list[Match]:
@@ -68,7 +92,7 @@ class FindResult:
 
     @property
     def has_more(self) -> bool:
-        return len(self.matches) > (self.page + 1) * PAGE_SIZE
+        return self.total > (self.page + 1) * PAGE_SIZE
 
 
 def find_mentors(
@@ -80,60 +104,172 @@ def find_mentors(
     page: int = 0,
     *,
     quiet_hours: QuietHours | None = None,
+    require_synced: bool = False,
 ) -> FindResult:
     """Rank mentors for what the person typed, or for the topics in their profile.
 
     `quiet_hours` is the program's default; each person's own working hours override it.
+    With `require_synced`, raises NotSynced first when their zone may be missing or stale
+    (this saves a transaction on every search: the check rides on loading them).
+    The index picks a shortlist from every mentor offering the topic; those few are read again
+    from the database and ranked by `rank_mentors`, so what is shown is exact and current.
     """
-    seeker = member_for(session, team_id, user_id, now)
+    seeker = seeker_with_topics(session, team_id, user_id, now)
+    if require_synced and out_of_sync(seeker.synced_at, now):
+        raise NotSynced()
     wanted = wanted_topics(seeker, query)
     goal = goal_for(seeker, wanted)
     if not wanted or (goal is None and not seeker.goals):
         raise NeedsGoals(wanted)
     if page == 0:  # a new search, not "Show more": where the admin's funnel starts
-        session.add(
-            FindRecord(workspace_id=seeker.workspace_id, member_id=seeker.id, created_at=now)
-        )
-    keys = {topic_key(name) for name in wanted}
-    topic_ids = [
-        topic_id
-        for topic_id, name in session.execute(
-            select(Topic.id, Topic.name).where(Topic.workspace_id == seeker.workspace_id)
-        )
-        if topic_key(name) in keys
-    ]
-    candidates = load_candidates(session, seeker.workspace_id, topic_ids, quiet_hours)
-    matches = rank_mentors(
-        Seeker(
-            seeker.id, seeker.tz, goal or "", wanted, awake_hours(quiet_window(seeker, quiet_hours))
-        ),
-        candidates,
-        exclusions_for(session, seeker.id, now),
-        now,
-    )
-    # A topic new to them, with mentors to choose from: what they want from it decides whom
-    # they pick and what the mentor reads. Nobody to pick? Say so first; no form in between.
-    if goal is None and matches:
-        raise NeedsGoals(wanted, new_topic=True)
-    pending = frozenset(
-        session.scalars(
-            select(MentorRequest.mentor_id).where(
-                MentorRequest.mentee_id == seeker.id, MentorRequest.status == RequestStatus.PENDING
+        session.execute(
+            insert(FindRecord).values(
+                workspace_id=seeker.workspace_id, member_id=seeker.id, created_at=now
             )
         )
+    person = Seeker(
+        seeker.id, seeker.tz, goal or "", wanted, awake_hours(quiet_window(seeker, quiet_hours))
+    )
+    need = (max(page, 0) + 1) * PAGE_SIZE
+    index = mentor_index(session, seeker.workspace_id)
+    since, asked_us = index.look_back_from(), int(clock.time() * 1_000_000)
+    exclusions, pending, changes = relations_for(
+        session, seeker.id, now, changed=(seeker.workspace_id, since)
+    )
+    with index.lock:
+        fresh(index, session, changes if since is not None else None, asked_us)
+        for _attempt in range(3):
+            pick = index.pick(person, exclusions, pending, now, quiet_hours, need)
+            loaded = load_mentors(session, pick.member_ids, quiet_hours)
+            if not index.correct(loaded, pick.member_ids):
+                break
+        nearby = [] if pick.total else nearby_topics(wanted, index.offered_names())
+    # A topic new to them, with mentors to choose from: what they want from it decides whom
+    # they pick and what the mentor reads. Nobody to pick? Say so first; no form in between.
+    if goal is None and pick.total:
+        raise NeedsGoals(wanted, new_topic=True)
+    matches = rank_mentors(
+        person,
+        [
+            mentor.candidate
+            for mentor in loaded.values()
+            if mentor.findable and mentor.workspace_id == seeker.workspace_id
+        ],
+        exclusions,
+        now,
     )
     # Mentors already asked stay visible, but after the ones you could still ask.
     matches.sort(key=lambda match: match.mentor.member_id in pending)
-    nearby = [] if matches else nearby_topics(wanted, offered_topics(session, seeker.workspace_id))
-    last_page = max(0, (len(matches) - 1) // PAGE_SIZE)
+    last_page = max(0, (pick.total - 1) // PAGE_SIZE)
     return FindResult(
         query=query,
         wanted=wanted,
-        matches=matches,
+        matches=matches[:need],
         page=min(max(page, 0), last_page),
         pending_mentor_ids=pending,
         nearby=nearby,
+        total=pick.total,
     )
+
+
+def seeker_with_topics(session: Session, team_id: str, user_id: str, now: datetime) -> Member:
+    """The member with their topics, in one statement (member_for takes two)."""
+    member = (
+        session.scalars(_seeker_statement(), {"team_id": team_id, "user_id": user_id})
+        .unique()
+        .one_or_none()
+    )
+    return member if member is not None else member_for(session, team_id, user_id, now)
+
+
+@cache
+def _seeker_statement() -> Select[tuple[Member]]:
+    # Built once: on every find and Home open, building it would cost more than running it.
+    return (
+        select(Member)
+        .join(Workspace, Member.workspace_id == Workspace.id)
+        .where(
+            Workspace.team_id == bindparam("team_id"), Member.slack_user_id == bindparam("user_id")
+        )
+        .options(joinedload(Member.topics))
+    )
+
+
+def relations_for(
+    session: Session, member_id: int, now: datetime, *, changed: tuple[int, int | None] = (0, None)
+) -> tuple[Exclusions, frozenset[int], list[tuple[int, int]]]:
+    """Who this person must not be offered (partners, blocks either way, recent declines), whom
+    they have asked already and, with `changed=(workspace_id, since)`, the mentors changed in
+    find_change since then (for the index): one statement."""
+    workspace_id, since = changed
+    found: dict[str, set[int]] = {"partner": set(), "blocked": set(), "pending": set()}
+    declined: dict[int, datetime] = {}
+    changes: list[tuple[int, int]] = []
+    rows = session.execute(
+        _relations_statement(since is not None),
+        {
+            "member_id": member_id,
+            "declined_after": now - DECLINE_COOLDOWN,
+            "workspace_id": workspace_id,
+            "since": since or 0,
+        },
+    )
+    for what, other, when, stamp in rows:
+        if what == "declined":
+            if when is not None:
+                declined[other] = when
+        elif what == "changed":
+            changes.append((other, stamp))
+        else:
+            found[what].add(other)
+    exclusions = Exclusions(
+        partner_ids=frozenset(found["partner"]),
+        blocked_ids=frozenset(found["blocked"] - {member_id}),
+        declined_at=declined,
+    )
+    return exclusions, frozenset(found["pending"]), changes
+
+
+@cache
+def _relations_statement(with_changes: bool) -> CompoundSelect:
+    me = bindparam("member_id")
+    nothing, no_stamp = null(), cast(null(), BigInteger)
+    parts = [
+        select(
+            literal_column("'declined'"),
+            MentorRequest.mentor_id,
+            func.max(MentorRequest.responded_at),
+            no_stamp,
+        )
+        .where(
+            MentorRequest.mentee_id == me,
+            MentorRequest.status == RequestStatus.DECLINED,
+            MentorRequest.responded_at > bindparam("declined_after", type_=UTCDateTime()),
+        )
+        .group_by(MentorRequest.mentor_id),
+        select(literal_column("'partner'"), Pairing.mentor_id, nothing, no_stamp).where(
+            Pairing.mentee_id == me, Pairing.status == PairingStatus.ACTIVE
+        ),
+        select(literal_column("'blocked'"), Block.blocked_id, nothing, no_stamp).where(
+            Block.blocker_id == me
+        ),
+        select(literal_column("'blocked'"), Block.blocker_id, nothing, no_stamp).where(
+            Block.blocked_id == me
+        ),
+        select(literal_column("'pending'"), MentorRequest.mentor_id, nothing, no_stamp).where(
+            MentorRequest.mentee_id == me, MentorRequest.status == RequestStatus.PENDING
+        ),
+    ]
+    if with_changes:
+        parts.append(
+            select(
+                literal_column("'changed'"), FindChange.member_id, nothing, FindChange.stamp
+            ).where(
+                FindChange.workspace_id == bindparam("workspace_id"),
+                FindChange.stamp > bindparam("since", type_=BigInteger()),
+            )
+        )
+    return union_all(*parts)
 
 
 def wanted_topics(member: Member, query: str) -> tuple[str, ...]:
@@ -164,13 +300,6 @@ def join_goals(general: str, own: Iterable[str | None]) -> str:
     """Each sought topic's own goal, or else the profile's general one: the distinct ones, one a
     line, in order; a topic with neither adds nothing."""
     return "\n".join(dict.fromkeys(goal or general for goal in own if goal or general))
-
-
-def awake_hours(quiet: QuietHours | None) -> Window:
-    """Awake is whatever the quiet window leaves; with no quiet hours, the whole day."""
-    if quiet is None:
-        return (time(0), time(0))
-    return (quiet.end, quiet.start)
 
 
 def load_candidates(

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload, lazyload
 
-from bot.core.members import member_for
-from bot.core.models import Meeting, Member, MentorRequest
-from bot.find.partners import list_partners
+from bot.core.models import (
+    Meeting,
+    MeetingStatus,
+    Member,
+    MentorRequest,
+    Pairing,
+    PairingStatus,
+    RequestStatus,
+)
+from bot.find.finding import seeker_with_topics
+
+UPCOMING_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -25,16 +37,51 @@ class HomeState:
 
 
 def home_state(session: Session, team_id: str, user_id: str, now: datetime) -> HomeState:
-    from bot.find.intros import pending_requests
-    from bot.prepare.meetings import upcoming_for
-
-    member = member_for(session, team_id, user_id, now)
-    sent, incoming = pending_requests(session, member)
+    """Four statements whatever the person's history: Home opens often and must stay cheap."""
+    member = seeker_with_topics(session, team_id, user_id, now)
+    requests = session.scalars(
+        select(MentorRequest)
+        .where(
+            MentorRequest.status == RequestStatus.PENDING,
+            or_(MentorRequest.mentee_id == member.id, MentorRequest.mentor_id == member.id),
+        )
+        .options(*_people(MentorRequest.mentee, MentorRequest.mentor))
+        .order_by(MentorRequest.created_at, MentorRequest.id)
+    ).all()
+    pairings = session.scalars(
+        select(Pairing)
+        .where(
+            Pairing.status == PairingStatus.ACTIVE,
+            or_(Pairing.mentor_id == member.id, Pairing.mentee_id == member.id),
+        )
+        .options(*_people(Pairing.mentor, Pairing.mentee))
+    ).all()
+    upcoming = session.scalars(
+        select(Meeting)
+        .join(Pairing, Pairing.id == Meeting.pairing_id)
+        .where(
+            or_(Pairing.mentor_id == member.id, Pairing.mentee_id == member.id),
+            Meeting.status == MeetingStatus.SCHEDULED,
+            Meeting.starts_at > now,
+        )
+        .order_by(Meeting.starts_at)
+        .limit(UPCOMING_SHOWN)
+        .options(joinedload(Meeting.pairing).options(*_people(Pairing.mentor, Pairing.mentee)))
+    ).all()
     return HomeState(
         member=member,
-        mentors=list_partners(session, team_id, user_id, "mentors", now),
-        mentees=list_partners(session, team_id, user_id, "mentees", now),
-        sent=sent,
-        incoming=incoming,
-        upcoming=upcoming_for(session, member, now),
+        mentors=_by_name(p.mentor for p in pairings if p.mentee_id == member.id),
+        mentees=_by_name(p.mentee for p in pairings if p.mentor_id == member.id),
+        sent=[r for r in requests if r.mentee_id == member.id],
+        incoming=[r for r in requests if r.mentor_id == member.id],
+        upcoming=list(upcoming),
     )
+
+
+def _people(*relations: Any) -> list[Any]:
+    # Joined, and without each person's topics (a select per query otherwise): Home shows names.
+    return [joinedload(relation).options(lazyload(Member.topics)) for relation in relations]
+
+
+def _by_name(people: Iterable[Member]) -> list[Member]:
+    return sorted(people, key=lambda m: m.name.casefold())

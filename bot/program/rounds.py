@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import NamedTuple
 
 import numpy as np
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
 from bot.find.matching import (
     Exclusions,
@@ -133,6 +131,10 @@ def best_assignment(
     """
     if not edges:
         return []
+    # Here, not at the top: scipy costs every bot process ~20 MB, and only a round needs it.
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
     mentee_ids = np.fromiter((e[0] for e in edges), np.int64, len(edges))
     mentor_ids = np.fromiter((e[1] for e in edges), np.int64, len(edges))
     scores = np.fromiter((e[2] for e in edges), np.float64, len(edges))

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.calendar.blocks import CALENDAR_RENDERERS
 from bot.core.blocks import build_delivery_failed
 from bot.core.models import Member, OutboxMessage
 from bot.core.outbox import NOTICE_KIND, NoticeWriter, Outgoing, Rendered, Renderer, Skip
@@ -73,6 +74,7 @@ RENDERERS: dict[str, Renderer] = {
     **INTROS_RENDERERS,
     **CLOSING_RENDERERS,
     **MEETINGS_RENDERERS,
+    **CALENDAR_RENDERERS,
     **CHECKINS_RENDERERS,
     **SUCCESSES_RENDERERS,
     **REFRAME_RENDERERS,

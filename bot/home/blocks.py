@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.calendar.blocks import links_line
 from bot.core import ids
 from bot.core.block_limits import ELLIPSIS, fit_view, sections
 from bot.core.blocks import Message, View, actions, button, context, section
@@ -119,6 +120,8 @@ def build_home(state: HomeState, program: ProgramStats | None = None) -> View:
             line = section(f"{when} with <@{partner.slack_user_id}>")
             line["accessory"] = button("Reschedule", ids.RESCHEDULE_ACTION, str(meeting.id))
             blocks.append(line)
+            # From what is already loaded: no query per session.
+            blocks.append(context(f"Add to calendar: {links_line(meeting, member)}"))
     if state.incoming:
         blocks.append({"type": "divider"})
         blocks.append(section("*Waiting for your answer*"))

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from bot.calendar.events import announce, new_uid
 from bot.core import ids
 from bot.core.database import insert_or_ignore
 from bot.core.errors import InvalidInput, MentorCoachError
@@ -23,6 +24,7 @@ from bot.core.models import (
     Pairing,
     PairingStatus,
     TopicKind,
+    Workspace,
 )
 from bot.core.outbox import cancel_pending, enqueue, retime_pending
 from bot.core.quiet_hours import quiet_at, quiet_window, zone
@@ -89,10 +91,15 @@ class Plan:
     topic: str | None
     sessions: int = 1
     until: date | None = None  # as the person asked; `sessions` already counts up to it
+    tz: str = "UTC"  # the booker's zone: a weekly 10:00 stays 10:00 for them across DST
 
     def starts(self) -> list[datetime]:
         every = timedelta(weeks=self.cadence_weeks)
-        return [self.starts_at + every * n for n in range(self.sessions if every else 1)]
+        first = self.starts_at.astimezone(zone(self.tz)).replace(tzinfo=None)
+        return [
+            (first + every * n).replace(tzinfo=zone(self.tz)).astimezone(UTC)
+            for n in range(self.sessions if every else 1)
+        ]
 
 
 def partner_of(pairing: Pairing, member_id: int) -> Member:
@@ -206,7 +213,7 @@ def validate_plan(
     if errors:
         raise InvalidInput(errors)
     assert starts_at is not None and duration is not None
-    plan = Plan(starts_at, duration, weeks, topic, sessions, until)
+    plan = Plan(starts_at, duration, weeks, topic, sessions, until, tz)
     if form.confirmed_at != form.starts_at:
         warning = out_of_hours(plan, partner)
         if warning:
@@ -280,6 +287,7 @@ def schedule_meeting(
     actor = pairing.person(user_id) or pairing.mentee
     starts = plan.starts()
     series_id = str(uuid.uuid4()) if len(starts) > 1 else None
+    uid = series_id or new_uid()  # a series is one calendar event
     meetings = [
         Meeting(
             pairing_id=pairing.id,
@@ -291,6 +299,8 @@ def schedule_meeting(
             topic=plan.topic,
             created_by_id=actor.id,
             created_at=now,
+            calendar_uid=uid,
+            calendar_slot=start,
         )
         for start in starts
     ]
@@ -299,6 +309,7 @@ def schedule_meeting(
     for meeting in meetings:
         _queue_preparation(session, pairing, meeting, settings, now)
     _tell_pair_about(session, pairing, meetings[0], "meeting_booked", now, actor_id=actor.id)
+    announce(session, meetings, now, booked=True)
     return meetings
 
 
@@ -458,6 +469,7 @@ def reschedule_meeting(
         deadline_at=meeting.starts_at,
     )
     _tell_pair_about(session, meeting.pairing, meeting, "meeting_moved", now)
+    announce(session, [meeting], now)
     return meeting
 
 
@@ -482,6 +494,7 @@ def cancel_meeting(
         cancel_pending(session, "meeting", item.id, "meeting cancelled")
     kind = "series_cancelled" if len(cancelled) > 1 else "meeting_cancelled"
     _tell_pair_about(session, meeting.pairing, meeting, kind, now)
+    announce(session, cancelled, now)
     return cancelled
 
 
@@ -590,27 +603,35 @@ def _agenda(session: Session, meeting_id: int) -> list[AgendaItem]:
     )
 
 
-def edit_dm_item(session: Session, channel: str, ts: str, text: str, now: datetime) -> bool:
+def edit_dm_item(
+    session: Session, team_id: str, channel: str, ts: str, text: str, now: datetime
+) -> bool:
     """The person edited a DM that became an agenda item: the item follows, until the meeting."""
-    item = _dm_item(session, channel, ts)
+    item = _dm_item(session, team_id, channel, ts)
     if item is None or session.get(Meeting, item.meeting_id).starts_at <= now:
         return False
     item.text = text[: ITEM_LIMIT * 4]
     return True
 
 
-def delete_dm_item(session: Session, channel: str, ts: str) -> bool:
-    item = _dm_item(session, channel, ts)
+def delete_dm_item(session: Session, team_id: str, channel: str, ts: str) -> bool:
+    item = _dm_item(session, team_id, channel, ts)
     if item is None:
         return False
     session.delete(item)
     return True
 
 
-def _dm_item(session: Session, channel: str, ts: str) -> AgendaItem | None:
+def _dm_item(session: Session, team_id: str, channel: str, ts: str) -> AgendaItem | None:
+    """The item from this DM, written by someone of this workspace (the event's own)."""
     return session.scalars(
-        select(AgendaItem).where(
-            AgendaItem.source_channel_id == channel, AgendaItem.source_ts == ts
+        select(AgendaItem)
+        .join(Member, Member.id == AgendaItem.author_id)
+        .join(Workspace, Workspace.id == Member.workspace_id)
+        .where(
+            AgendaItem.source_channel_id == channel,
+            AgendaItem.source_ts == ts,
+            Workspace.team_id == team_id,
         )
     ).one_or_none()
 

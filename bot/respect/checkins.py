@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot.calendar.events import announce
 from bot.core import ids
 from bot.core.errors import InvalidInput, MentorCoachError
 from bot.core.members import find_member, member_for
@@ -347,6 +348,8 @@ def end_pairing(session: Session, pairing: Pairing, ender: Member | None, now: d
     cancel_pending_about(
         session, {"meeting": [m.id for m in meetings], "pairing": [pairing.id]}, "pairing ended"
     )
+    if meetings:  # calendars that hold these sessions get the cancellation
+        announce(session, meetings, now)
     for member in (pairing.mentor, pairing.mentee):
         if ender is not None and member.id == ender.id:
             continue

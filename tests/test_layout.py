@@ -97,3 +97,60 @@ def test_the_lock_pins_every_requirement_at_its_version_and_both_commands_use_it
     readme = (ROOT / "README.md").read_text()
     commands = [line for line in readme.splitlines() if line.startswith("python3 -m venv .venv")]
     assert len(commands) >= 2 and all("-c requirements.lock" in line for line in commands)
+
+
+def _dev_only_distributions() -> set[str]:
+    """Packages in the lock that only the dev requirements pull in (pip-compile's "via")."""
+    via: dict[str, set[str]] = {}
+    name = ""
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        pinned = re.match(r"^([A-Za-z0-9_.-]+)==", line)
+        if pinned:
+            name = pinned.group(1).lower()
+            via[name] = set()
+        elif name and (parent := re.match(r"^\s+#\s+(?:via\s+)?(-r \S+|[A-Za-z0-9_.-]+)$", line)):
+            via[name].add(parent.group(1).lower())
+    runtime = {n for n, parents in via.items() if "-r requirements.txt" in parents}
+    while grown := {n for n, parents in via.items() if parents & runtime} - runtime:
+        runtime |= grown
+    return set(via) - runtime
+
+
+BLOCK_DEV_ONLY = """
+import importlib.abc, runpy, sys
+blocked = set(sys.argv[1].split(","))
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in blocked:
+            raise ModuleNotFoundError(f"{name} is installed only by requirements-dev.txt")
+sys.meta_path.insert(0, Blocked())
+sys.argv = ["app.py", "demo"]
+runpy.run_path("app.py", run_name="__main__")
+"""
+
+
+def test_the_demo_needs_nothing_from_the_dev_requirements():
+    # README's demo command installs requirements.txt alone; the suite runs with the dev ones too,
+    # which once hid greenlet (needed by slack_sdk's SQLAlchemy store, installed by playwright).
+    import subprocess
+    import sys
+    from importlib.metadata import packages_distributions
+
+    dev_only = _dev_only_distributions()
+    assert {"pytest", "playwright", "websockets"} <= dev_only
+    modules = {
+        module
+        for module, distributions in packages_distributions().items()
+        if {d.lower() for d in distributions} <= dev_only and not module.startswith("_")
+    }
+    assert {"pytest", "playwright", "websockets"} <= modules
+    run = subprocess.run(
+        [sys.executable, "-c", BLOCK_DEV_ONLY, ",".join(sorted(modules))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "Kenji" in run.stdout

@@ -45,7 +45,7 @@ from typing import IO, Any
 
 from sqlalchemy import event, func, select, update
 
-from benchmarks.harness import Database, create_empty_database, drop_database, postgres_reachable
+from benchmarks.harness import Database, fresh_database, postgres_reachable
 from bot.core.database import make_engine, make_session_factory
 from bot.core.members import member_for
 from bot.core.models import Member, OutboxMessage, OutboxStatus, Pairing, PairingStatus
@@ -53,7 +53,6 @@ from bot.core.settings import Settings
 from bot.prepare.meetings import Plan, schedule_meeting
 from bot.renderers import RENDERERS
 from bot.respect.checkins import send_thanks
-from migrations import upgrade
 from sandbox import FakeSlack
 from scheduler import start_scheduler
 from scheduler.delivery import Deliverer, make_delivery_client
@@ -306,18 +305,6 @@ def raw_round(slack: FakeSlack, settings: Settings, messages: list[dict[str, Any
             metadata=message["metadata"],
         )
     return time.perf_counter() - started
-
-
-@contextmanager
-def fresh_database(backend: str, folder: Path) -> Iterator[Database]:
-    url = create_empty_database(backend, folder)
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        yield Database(backend, url, engine, make_session_factory(engine))
-    finally:
-        engine.dispose()
-        drop_database(url)
 
 
 def bench_settings(slack: FakeSlack, database_url: str) -> Settings:

@@ -302,7 +302,7 @@ def _block_lines(block: dict, values: Mapping[str, Any], reader: _Reader) -> lis
             lines.append(f"  ({_plain(block['hint'])})")
         return lines
     if kind == "rich_text":
-        return _display(_rich_text(block), reader).splitlines()
+        return _display(rich_text(block), reader).splitlines()
     if kind == "markdown":
         return _display(block.get("text", ""), reader).splitlines()
     return [f"({kind})"]
@@ -359,11 +359,11 @@ def _entry(element: dict, value: dict | None, reader: _Reader, empty: str = "") 
     if value is not None:
         typed = value.get("value")
         if kind == "rich_text_input" and value.get("rich_text_value"):
-            typed = _rich_text(value["rich_text_value"])
+            typed = rich_text(value["rich_text_value"])
     else:
         typed = element.get("initial_value")
         if kind == "rich_text_input" and isinstance(typed, dict):
-            typed = _rich_text(typed)
+            typed = rich_text(typed)
     return " / ".join(str(typed).splitlines()) if typed not in (None, "") else empty
 
 
@@ -407,7 +407,8 @@ def _date_token(target: str, fallback: str, reader: _Reader) -> str:
     return fallback if shown is None else shown
 
 
-def _rich_text(node: Any) -> str:
+def rich_text(node: Any) -> str:
+    """The plain text of a rich_text block or element, as typed (Slack's escaping kept)."""
     if isinstance(node, dict):
         if node.get("type") == "text":
             return node.get("text", "")
@@ -417,7 +418,7 @@ def _rich_text(node: Any) -> str:
             return node.get("text") or node.get("url", "")
         if node.get("type") == "emoji":
             return f":{node.get('name', '')}:"
-        inner = "".join(_rich_text(child) for child in node.get("elements") or [])
+        inner = "".join(rich_text(child) for child in node.get("elements") or [])
         if node.get("type") in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
             return inner + "\n"
         return inner

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.block_kit import MULTI_OPTION_ELEMENTS, PICKER_FIELDS, option_text, options_of
-from sandbox.transcript import slack_date
+from sandbox.transcript import rich_text, slack_date
 
 _TOKEN = re.compile(r"<([^<>\n]+)>")
 _FENCE = re.compile(r"```(.*?)```", re.DOTALL)
@@ -265,7 +265,7 @@ def _block(
     if kind == "input":
         return _input_block(block, values, reader, error)
     if kind == "rich_text":
-        return f'<div class="b-text">{mrkdwn(_rich_text(block), reader)}</div>'
+        return f'<div class="b-text">{mrkdwn(rich_text(block), reader)}</div>'
     if kind == "markdown":
         return f'<div class="b-text">{mrkdwn(block.get("text", ""), reader)}</div>'
     return f'<div class="b-unknown">({e(kind)} block)</div>'
@@ -440,24 +440,6 @@ def _control(element: dict, value: dict | None, reader: Reader, field_id: str) -
             f'<span class="hint">Your time ({zone})</span>'
         )
     return f'<span class="chip">({e(kind)} cannot be filled here)</span>'
-
-
-def _rich_text(node: Any) -> str:
-    # A person's own message: its text is already escaped as Slack escapes typed text.
-    if isinstance(node, dict):
-        if node.get("type") == "text":
-            return node.get("text", "")
-        if node.get("type") == "user":
-            return f"<@{node.get('user_id', '')}>"
-        if node.get("type") == "link":
-            return node.get("text") or node.get("url", "")
-        if node.get("type") == "emoji":
-            return f":{node.get('name', '')}:"
-        inner = "".join(_rich_text(child) for child in node.get("elements") or [])
-        if node.get("type") in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
-            return inner + "\n"
-        return inner
-    return ""
 
 
 def state_from_form(

@@ -44,11 +44,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
-from benchmarks.harness import Database, fresh_database, postgres_reachable
+from benchmarks.harness import Database, fresh_database, pair_up, postgres_reachable
 from bot.core.database import make_engine, make_session_factory
-from bot.core.members import member_for
-from bot.core.models import Member, OutboxMessage, OutboxStatus, Pairing, PairingStatus
+from bot.core.models import Member, OutboxMessage, OutboxStatus, Pairing
 from bot.core.settings import Settings
 from bot.prepare.meetings import Plan, schedule_meeting
 from bot.renderers import RENDERERS
@@ -102,37 +102,14 @@ class Workload:
         self.pairs = itertools.cycle(itertools.permutations(people, 2))
         self.refs = itertools.count()
         now = utc_now()
-        with database.sessions.begin() as session:
-            members = [member_for(session, slack.team_id, user, now) for user in people]
-            session.add_all(
-                Pairing(
-                    workspace_id=mentor.workspace_id,
-                    mentor_id=mentor.id,
-                    mentee_id=mentee.id,
-                    status=PairingStatus.ACTIVE,
-                    started_at=now,
-                )
-                for mentor, mentee in zip(members[::2], members[1::2], strict=False)
-            )
-        with database.sessions.begin() as session:
-            self.pairing_ids = list(session.scalars(select(Pairing.id).order_by(Pairing.id)))
+        self.pairing_ids = pair_up(database, slack.team_id, people, now)
 
     def queue(self, messages: int) -> int:
         """About `messages` rows, half thank-you notes and half from bookings (6 rows each),
         all due now; returns how many rows were queued."""
         now = utc_now()
         with self.database.sessions.begin() as session:
-            before = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(
-                        OutboxMessage.kind.in_(list(RENDERERS)),
-                        OutboxMessage.kind != "calendar_file",
-                    )
-                )
-                or 0
-            )
+            before = _counted(session)
             queued = 0
             while queued < messages:
                 ref = next(self.refs)
@@ -171,18 +148,20 @@ class Workload:
                 execution_options={"synchronize_session": False},
             )
             # Kinds still without a renderer are skipped, not sent: they are not counted.
-            after = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(OutboxMessage)
-                    .where(
-                        OutboxMessage.kind.in_(list(RENDERERS)),
-                        OutboxMessage.kind != "calendar_file",
-                    )
-                )
-                or 0
-            )
+            after = _counted(session)
         return after - before
+
+
+def _counted(session: Session) -> int:
+    """Rows the benchmark counts: those with a renderer, calendar uploads aside."""
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind.in_(list(RENDERERS)), OutboxMessage.kind != "calendar_file")
+        )
+        or 0
+    )
 
 
 def unsettled(database: Database) -> int:

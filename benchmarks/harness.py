@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import create_app, serve_http
 from bot.core.database import make_engine, make_session_factory
+from bot.core.members import member_for
+from bot.core.models import Pairing, PairingStatus
 from bot.core.settings import Settings
 from migrations import upgrade
 from sandbox import FakeSlack, SlackDriver, TrackingExecutor
@@ -350,3 +352,22 @@ def seed_find_workspace(
 def _sentence(rng: random.Random, low: int, high: int, lead: str) -> str:
     words = rng.sample(FIND_WORDS, rng.randint(low, high))
     return f"{lead} {' '.join(words)}." if words else ""
+
+
+def pair_up(database: Database, team_id: str, people: list[str], now: datetime) -> list[int]:
+    """Members for these Slack users, paired in twos as active mentor and mentee; pairing ids."""
+    with database.sessions.begin() as session:
+        members = [member_for(session, team_id, user, now) for user in people]
+        pairings = [
+            Pairing(
+                workspace_id=mentor.workspace_id,
+                mentor_id=mentor.id,
+                mentee_id=mentee.id,
+                status=PairingStatus.ACTIVE,
+                started_at=now,
+            )
+            for mentor, mentee in zip(members[::2], members[1::2], strict=False)
+        ]
+        session.add_all(pairings)
+        session.flush()
+        return sorted(pairing.id for pairing in pairings)

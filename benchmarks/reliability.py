@@ -44,10 +44,9 @@ from typing import IO
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from benchmarks.harness import Database, fresh_database, postgres_reachable, running_bot
+from benchmarks.harness import Database, fresh_database, pair_up, postgres_reachable, running_bot
 from bot.core.database import make_engine, make_session_factory
-from bot.core.members import member_for
-from bot.core.models import OutboxMessage, OutboxStatus, Pairing, PairingStatus
+from bot.core.models import OutboxMessage, OutboxStatus, Pairing
 from bot.core.settings import Settings
 from bot.prepare.meetings import Plan, schedule_meeting
 from bot.respect.checkins import send_thanks
@@ -306,20 +305,7 @@ class Producer:
             database_url=database.url,
         )
         now = clock()
-        with database.sessions.begin() as session:
-            members = [member_for(session, slack.team_id, user, now) for user in people]
-            session.add_all(
-                Pairing(
-                    workspace_id=mentor.workspace_id,
-                    mentor_id=mentor.id,
-                    mentee_id=mentee.id,
-                    status=PairingStatus.ACTIVE,
-                    started_at=now,
-                )
-                for mentor, mentee in zip(members[::2], members[1::2], strict=False)
-            )
-        with database.sessions.begin() as session:
-            self.pairing_ids = list(session.scalars(select(Pairing.id).order_by(Pairing.id)))
+        self.pairing_ids = pair_up(database, slack.team_id, people, now)
 
     def queue(self, refs: range) -> dict[int, int]:
         """One request's worth of messages, in one transaction; ref -> outbox row id."""

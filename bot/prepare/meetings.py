@@ -636,27 +636,6 @@ def _dm_item(session: Session, team_id: str, channel: str, ts: str) -> AgendaIte
     ).one_or_none()
 
 
-def upcoming_for(session: Session, member: Member, now: datetime, limit: int = 3) -> list[Meeting]:
-    """This person's next sessions, soonest first, with both people loaded."""
-    return list(
-        session.scalars(
-            select(Meeting)
-            .join(Pairing, Pairing.id == Meeting.pairing_id)
-            .where(
-                or_(Pairing.mentor_id == member.id, Pairing.mentee_id == member.id),
-                Meeting.status == MeetingStatus.SCHEDULED,
-                Meeting.starts_at > now,
-            )
-            .order_by(Meeting.starts_at)
-            .limit(limit)
-            .options(
-                selectinload(Meeting.pairing).selectinload(Pairing.mentor),
-                selectinload(Meeting.pairing).selectinload(Pairing.mentee),
-            )
-        )
-    )
-
-
 def previous_meetings(session: Session, meetings: list[Meeting]) -> dict[int, Meeting | None]:
     """For each meeting, the pair's last earlier session that was not cancelled, in two queries."""
     if not meetings:
